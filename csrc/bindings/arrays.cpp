@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: MIT
+#include "bindings/arrays.h"
+
+#include "core/error.h"
+
+namespace convcore::bindings {
+namespace {
+
+std::optional<DType> dtype_of(const py::array& a) {
+  if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
+  if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+  return std::nullopt;
+}
+
+std::string shape_str(const py::array& a) {
+  std::string s = "(";
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) s += str_cat(i ? ", " : "", a.shape(i));
+  return s + (a.ndim() == 1 ? ",)" : ")");
+}
+
+}  // namespace
+
+TensorView view_of(const py::array& a, const std::string& op, const char* name) {
+  const auto dt = dtype_of(a);
+  if (!dt)
+    throw_dtype_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())),
+                      "; expected float32 or float64");
+  CC_CHECK_ARG(a.ndim() <= TensorView::kMaxDims, op, ": ", name, " has ", a.ndim(),
+               " dimensions (shape ", shape_str(a), "), at most ", TensorView::kMaxDims,
+               " are supported");
+  CC_CHECK_ARG(a.flags() & py::array::c_style, op, ": ", name,
+               " must be C-contiguous (internal error: the Python layer copies others)");
+  TensorView t;
+  t.data = const_cast<void*>(a.data());
+  t.dtype = *dt;
+  t.ndim = static_cast<int>(a.ndim());
+  for (int i = 0; i < t.ndim; ++i) {
+    t.sizes[i] = a.shape(i);
+    t.strides[i] = a.strides(i) / a.itemsize();
+  }
+  return t;
+}
+
+py::array output_array(const std::string& op, const char* name, DType dtype,
+                       const std::vector<int64_t>& shape, const std::optional<py::array>& out) {
+  const py::dtype want = dtype == DType::f32 ? py::dtype::of<float>() : py::dtype::of<double>();
+  std::vector<py::ssize_t> dims(shape.begin(), shape.end());
+  if (!out) return py::array(want, dims);
+  const py::array& o = *out;
+  std::string expect = "(";
+  for (size_t i = 0; i < shape.size(); ++i) expect += str_cat(i ? ", " : "", shape[i]);
+  expect += ")";
+  bool same_shape = o.ndim() == static_cast<py::ssize_t>(shape.size());
+  for (size_t i = 0; same_shape && i < shape.size(); ++i) same_shape = o.shape(i) == shape[i];
+  CC_CHECK_ARG(same_shape, op, ": out (", name, ") has shape ", shape_str(o), ", expected ",
+               expect);
+  if (!o.dtype().is(want))
+    throw_dtype_error(op, ": out (", name, ") has dtype ", std::string(py::str(o.dtype())),
+                      ", expected ", dtype_name(dtype));
+  CC_CHECK_ARG(o.flags() & py::array::c_style, op, ": out (", name, ") must be C-contiguous");
+  CC_CHECK_ARG(o.writeable(), op, ": out (", name, ") is read-only");
+  return o;
+}
+
+}  // namespace convcore::bindings

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+// NumPy arrays <-> TensorView, and output allocation.
+#pragma once
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <array>
+#include <optional>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace convcore::bindings {
+
+namespace py = pybind11;
+
+// A view of a float32/float64 C-contiguous ndarray; TypeError naming `name`
+// otherwise. `op` prefixes messages.
+TensorView view_of(const py::array& a, const std::string& op, const char* name);
+
+// A new C-contiguous array of `shape`, or `out` after checking it has exactly
+// that shape and dtype, is C-contiguous and writeable.
+py::array output_array(const std::string& op, const char* name, DType dtype,
+                       const std::vector<int64_t>& shape, const std::optional<py::array>& out);
+
+}  // namespace convcore::bindings

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+#include <pybind11/pybind11.h>
+
+#include "core/error.h"
+
+namespace py = pybind11;
+
+namespace convcore::bindings {
+void bind_ops(py::module_& m);
+void bind_runtime(py::module_& m);
+}  // namespace convcore::bindings
+
+PYBIND11_MODULE(_C, m) {
+  m.doc() = "convcore native core: dispatcher, CPU kernels, GEMM";
+  m.attr("__version__") = CONVCORE_VERSION;
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const convcore::DTypeError& e) {
+      PyErr_SetString(PyExc_TypeError, e.what());
+    } catch (const convcore::ArgumentError& e) {
+      PyErr_SetString(PyExc_ValueError, e.what());
+    }
+  });
+  convcore::bindings::bind_ops(m);
+  convcore::bindings::bind_runtime(m);
+}

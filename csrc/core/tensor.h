@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <array>
+#include <cstdint>
+
+#include "core/dtype.h"
+
+namespace convcore {
+
+enum class Device { cpu };
+
+// A non-owning view of a strided array. Sizes and strides are in elements and
+// 64-bit, so offsets never wrap for arrays past 2^31 elements.
+struct TensorView {
+  static constexpr int kMaxDims = 4;
+  void* data = nullptr;
+  DType dtype = DType::f32;
+  Device device = Device::cpu;
+  int ndim = 0;
+  std::array<int64_t, kMaxDims> sizes{};
+  std::array<int64_t, kMaxDims> strides{};
+
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int i = 0; i < ndim; ++i) n *= sizes[i];
+    return n;
+  }
+  template <class T>
+  T* ptr() const { return static_cast<T*>(data); }
+};
+
+// A 4-D NCHW-indexed view of an activation tensor whatever its memory layout:
+// NHWC arrays are the same view with permuted strides.
+struct Act4 {
+  int64_t n, c, h, w;
+  int64_t sn, sc, sh, sw;
+};
+
+inline Act4 act4_of(const TensorView& t, bool nhwc) {
+  if (!nhwc)
+    return {t.sizes[0], t.sizes[1], t.sizes[2], t.sizes[3],
+            t.strides[0], t.strides[1], t.strides[2], t.strides[3]};
+  return {t.sizes[0], t.sizes[3], t.sizes[1], t.sizes[2],
+          t.strides[0], t.strides[3], t.strides[1], t.strides[2]};
+}
+
+}  // namespace convcore

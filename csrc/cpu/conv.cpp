@@ -1,0 +1,504 @@
+// SPDX-License-Identifier: MIT
+// Convolution on the CPU as GEMM over image patches, with the patches read
+// straight from the image while packing (no im2col buffer), plus the direct
+// depthwise path. Every padding mode goes through one index map
+// (ops/shape.h source_index), so the backward passes add each gradient to
+// the pixel the forward read: mirrored and wrapped pixels get their share.
+#include "cpu/conv.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/parallel.h"
+#include "core/workspace.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/kernels/kernels.h"
+
+namespace convcore::cpu {
+namespace {
+
+// Which source pixel each (kernel tap, output position) reads, per axis.
+struct PatchGeometry {
+  int64_t kh, kw, oh, ow, stride_h, stride_w, dil_h, dil_w, pad_top, pad_left;
+  int64_t h, w;
+  std::vector<int64_t> row_src;  // [kh][oh] source row or -1 (constant)
+  std::vector<int64_t> col_src;  // [kw][ow] source column or -1
+  std::vector<int64_t> ow_lo, ow_hi;  // per kw: outputs whose column is in range
+
+  explicit PatchGeometry(const ConvProblem& prob)
+      : kh(prob.kh), kw(prob.kw), oh(prob.oh), ow(prob.ow), stride_h(prob.p.stride[0]),
+        stride_w(prob.p.stride[1]), dil_h(prob.p.dilation[0]), dil_w(prob.p.dilation[1]),
+        pad_top(prob.p.pad[0]), pad_left(prob.p.pad[2]), h(prob.h), w(prob.w) {
+    const PadMode mode = prob.p.pad_mode;
+    row_src.resize(kh * oh);
+    for (int64_t a = 0; a < kh; ++a)
+      for (int64_t o = 0; o < oh; ++o)
+        row_src[a * oh + o] = source_index(o * stride_h - pad_top + a * dil_h, h, mode);
+    col_src.resize(kw * ow);
+    ow_lo.resize(kw);
+    ow_hi.resize(kw);
+    for (int64_t b = 0; b < kw; ++b) {
+      for (int64_t o = 0; o < ow; ++o)
+        col_src[b * ow + o] = source_index(o * stride_w - pad_left + b * dil_w, w, mode);
+      const int64_t off = b * dil_w - pad_left;  // column read by output 0
+      ow_lo[b] = std::clamp<int64_t>(off >= 0 ? 0 : (-off + stride_w - 1) / stride_w, 0, ow);
+      ow_hi[b] = std::clamp<int64_t>(w - off <= 0 ? 0 : (w - off + stride_w - 1) / stride_w,
+                                     ow_lo[b], ow);
+    }
+  }
+};
+
+// One image's channels [c0, c0 + cin_g) seen as the K x P patch matrix,
+// K = (ci, a, b), P = (oh, ow). Gather reads a run of one row; scatter adds
+// into the image (the exact adjoint of gather).
+template <class T>
+class PatchMatrix {
+ public:
+  PatchMatrix(const PatchGeometry& g, T* image, const Act4& s, int64_t c0, T pad_value)
+      : g_(g), image_(image + c0 * s.sc), s_(s), pad_(pad_value) {}
+
+  void gather(int64_t kk, int64_t pix0, int64_t count, T* out, int64_t out_stride) const {
+    walk<false>(kk, pix0, count, out, out_stride);
+  }
+  void scatter(int64_t kk, int64_t pix0, int64_t count, const T* in, int64_t in_stride) const {
+    walk<true>(kk, pix0, count, const_cast<T*>(in), in_stride);
+  }
+
+ private:
+  template <bool Scatter>
+  void walk(int64_t kk, int64_t pix0, int64_t count, T* buf, int64_t bstride) const {
+    const int64_t taps = g_.kh * g_.kw;
+    const int64_t ci = kk / taps, a = (kk % taps) / g_.kw, b = kk % g_.kw;
+    T* plane = image_ + ci * s_.sc;
+    const int64_t* cols = g_.col_src.data() + b * g_.ow;
+    const int64_t lo = g_.ow_lo[b], hi = g_.ow_hi[b];
+    const int64_t col0 = b * g_.dil_w - g_.pad_left;
+    int64_t oh = pix0 / g_.ow, ow = pix0 % g_.ow;
+    for (int64_t t = 0; t < count; ++oh, ow = 0) {
+      const int64_t len = std::min(g_.ow - ow, count - t);
+      T* o = buf + t * bstride;
+      const int64_t ih = g_.row_src[a * g_.oh + oh];
+      t += len;
+      if (ih < 0) {
+        if (!Scatter)
+          for (int64_t u = 0; u < len; ++u) o[u * bstride] = pad_;
+        continue;
+      }
+      T* row = plane + ih * s_.sh;
+      const int64_t end = ow + len;
+      const int64_t e1 = std::clamp(lo, ow, end), e2 = std::clamp(hi, e1, end);
+      auto edge = [&](int64_t from, int64_t to) {
+        for (int64_t u = from; u < to; ++u) {
+          const int64_t iw = cols[u];
+          T& v = o[(u - ow) * bstride];
+          if (Scatter) {
+            if (iw >= 0) row[iw * s_.sw] += v;
+          } else {
+            v = iw < 0 ? pad_ : row[iw * s_.sw];
+          }
+        }
+      };
+      edge(ow, e1);
+      const int64_t step = g_.stride_w * s_.sw;
+      T* src = row + (e1 * g_.stride_w + col0) * s_.sw;
+      T* dst = o + (e1 - ow) * bstride;
+      const int64_t n = e2 - e1;
+      if (Scatter) {
+        for (int64_t u = 0; u < n; ++u) src[u * step] += dst[u * bstride];
+      } else if (step == 1 && bstride == 1) {
+        std::memcpy(dst, src, n * sizeof(T));
+      } else {
+        for (int64_t u = 0; u < n; ++u) dst[u * bstride] = src[u * step];
+      }
+      edge(e2, end);
+    }
+  }
+
+  const PatchGeometry& g_;
+  T* image_;
+  Act4 s_;
+  T pad_;
+};
+
+// B = patch matrix (K x P): the forward pass.
+template <class T>
+class PatchPacker final : public BPacker<T> {
+ public:
+  explicit PatchPacker(const PatchMatrix<T>& m) : m_(m) {}
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, T* dst) const override {
+    for (int64_t q = 0; q * nr < nc; ++q) {
+      const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
+      T* panel = dst + q * kc * nr;
+      for (int64_t p = 0; p < kc; ++p) {
+        m_.gather(k0 + p, j0 + q * nr, cols, panel + p * nr, 1);
+        std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+      }
+    }
+  }
+
+ private:
+  const PatchMatrix<T>& m_;
+};
+
+// B = transposed patch matrix (P x K): the weight-gradient pass.
+template <class T>
+class TransposedPatchPacker final : public BPacker<T> {
+ public:
+  explicit TransposedPatchPacker(const PatchMatrix<T>& m) : m_(m) {}
+  void pack(int64_t p0, int64_t pc, int64_t j0, int64_t nc, int nr, T* dst) const override {
+    for (int64_t q = 0; q * nr < nc; ++q) {
+      const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
+      T* panel = dst + q * pc * nr;
+      for (int64_t jj = 0; jj < cols; ++jj) m_.gather(j0 + q * nr + jj, p0, pc, panel + jj, nr);
+      for (int64_t p = 0; cols < nr && p < pc; ++p)
+        std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+    }
+  }
+
+ private:
+  const PatchMatrix<T>& m_;
+};
+
+template <class T>
+T* data_of(const TensorView& t) { return t.ptr<T>(); }
+
+// Runs fn(image, gemm_threads) for every image: images in parallel when they
+// share out evenly, else one image at a time with a multi-threaded GEMM.
+template <class Fn>
+void for_each_image(int64_t n, int threads, Fn&& fn) {
+  if (threads > 1 && n >= threads && (n % threads == 0 || n >= 4 * threads)) {
+    parallel_for(n, threads, [&](int64_t b, int64_t e, int) {
+      for (int64_t i = b; i < e; ++i) fn(i, 1);
+    });
+  } else {
+    for (int64_t i = 0; i < n; ++i) fn(i, threads);
+  }
+}
+
+bool images_in_parallel(int64_t n, int threads) {
+  return threads > 1 && n >= threads && (n % threads == 0 || n >= 4 * threads);
+}
+
+template <class T>
+void zero_image(T* img, const Act4& s) {
+  // Outputs are allocated contiguous in their layout, so an image is one block.
+  std::fill(img, img + s.c * s.h * s.w, T(0));
+}
+
+}  // namespace
+
+template <class T>
+void conv_gemm_forward(const ConvProblem& prob, bool pointwise, const TensorView& x,
+                       const TensorView& w, const T* bias, const TensorView& y, int threads) {
+  const Act4 xs = act4_of(x, prob.p.nhwc), ys = act4_of(y, prob.p.nhwc);
+  const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
+  const PatchGeometry geom(prob);
+  for_each_image(prob.n, threads, [&](int64_t n, int gemm_threads) {
+    T* x_img = data_of<T>(x) + n * xs.sn;
+    for (int64_t g = 0; g < G; ++g) {
+      PatchMatrix<T> patches(geom, x_img, xs, g * prob.cin_g(), T(prob.p.pad_value));
+      PatchPacker<T> patch_packer(patches);
+      StridedB<T> plain_packer(x_img + g * prob.cin_g() * xs.sc, xs.sc, xs.sw);
+      GemmOperands<T> op;
+      op.m = prob.cout_g(), op.n = P, op.k = K;
+      op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = K, op.csa = 1;
+      op.b = pointwise ? static_cast<const BPacker<T>*>(&plain_packer) : &patch_packer;
+      op.c = data_of<T>(y) + n * ys.sn + g * prob.cout_g() * ys.sc, op.rsc = ys.sc,
+      op.csc = ys.sw;
+      op.bias = bias ? bias + g * prob.cout_g() : nullptr;
+      gemm(op, gemm_threads);
+    }
+  });
+}
+
+int64_t conv_col_tile_bytes(const ConvProblem& prob) {
+  const int64_t elem = dtype_size(prob.dtype);
+  const int64_t nr = elem == 4 ? kernels().sgemm.nr : kernels().dgemm.nr;
+  const int64_t K = std::max<int64_t>(prob.k_gemm(), 1);
+  // About 512 KiB: the tile is written by the GEMM and read back by the
+  // scatter while still in L2.
+  int64_t pixels = (512 * 1024 / elem) / K / nr * nr;
+  pixels = std::clamp<int64_t>(pixels, nr, std::max<int64_t>(prob.out_pixels(), nr));
+  return K * pixels * elem;
+}
+
+template <class T>
+void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const TensorView& gy,
+                              const TensorView& w, const TensorView& gx, int threads) {
+  const Act4 gs = act4_of(gy, prob.p.nhwc), xs = act4_of(gx, prob.p.nhwc);
+  const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
+  const int64_t tile_pixels = conv_col_tile_bytes(prob) / sizeof(T) / std::max<int64_t>(K, 1);
+  const PatchGeometry geom(prob);
+  for_each_image(prob.n, threads, [&](int64_t n, int gemm_threads) {
+    T* gx_img = data_of<T>(gx) + n * xs.sn;
+    const T* gy_img = data_of<T>(gy) + n * gs.sn;
+    if (!pointwise) zero_image(gx_img, xs);
+    T* tile = pointwise ? nullptr : scratch_as<T>(Scratch::tile, K * tile_pixels);
+    for (int64_t g = 0; g < G; ++g) {
+      GemmOperands<T> op;
+      op.k = prob.cout_g();
+      op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = 1, op.csa = K;  // W_g^T
+      const T* gy_g = gy_img + g * prob.cout_g() * gs.sc;
+      if (pointwise) {
+        StridedB<T> packer(gy_g, gs.sc, gs.sw);
+        op.m = prob.cin_g(), op.n = P, op.b = &packer;
+        op.c = gx_img + g * prob.cin_g() * xs.sc, op.rsc = xs.sc, op.csc = xs.sw;
+        gemm(op, gemm_threads);
+        continue;
+      }
+      PatchMatrix<T> patches(geom, gx_img, xs, g * prob.cin_g(), T(0));
+      for (int64_t j0 = 0; j0 < P; j0 += tile_pixels) {
+        const int64_t cnt = std::min(tile_pixels, P - j0);
+        StridedB<T> packer(gy_g + j0 * gs.sw, gs.sc, gs.sw);
+        op.m = K, op.n = cnt, op.b = &packer;
+        op.c = tile, op.rsc = cnt, op.csc = 1;
+        gemm(op, gemm_threads);
+        for (int64_t kk = 0; kk < K; ++kk) patches.scatter(kk, j0, cnt, tile + kk * cnt, 1);
+      }
+    }
+  });
+}
+
+template <class T>
+void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const TensorView& x,
+                               const TensorView& gy, const TensorView& gw, int threads) {
+  const Act4 xs = act4_of(x, prob.p.nhwc), gs = act4_of(gy, prob.p.nhwc);
+  const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
+  const int64_t wsize = prob.cout * K;
+  const PatchGeometry geom(prob);
+  T* result = data_of<T>(gw);
+
+  // Accumulates images [begin, end) into dst (cout x K), overwriting it first.
+  auto accumulate = [&](int64_t begin, int64_t end, T* dst, int gemm_threads) {
+    if (begin == end) std::fill(dst, dst + wsize, T(0));
+    for (int64_t n = begin; n < end; ++n) {
+      T* x_img = data_of<T>(x) + n * xs.sn;
+      for (int64_t g = 0; g < G; ++g) {
+        PatchMatrix<T> patches(geom, x_img, xs, g * prob.cin_g(), T(prob.p.pad_value));
+        TransposedPatchPacker<T> patch_packer(patches);
+        StridedB<T> plain_packer(x_img + g * prob.cin_g() * xs.sc, xs.sw, xs.sc);
+        GemmOperands<T> op;
+        op.m = prob.cout_g(), op.n = K, op.k = P;
+        op.a = data_of<T>(gy) + n * gs.sn + g * prob.cout_g() * gs.sc, op.rsa = gs.sc,
+        op.csa = gs.sw;
+        op.b = pointwise ? static_cast<const BPacker<T>*>(&plain_packer) : &patch_packer;
+        op.c = dst + g * prob.cout_g() * K, op.rsc = K, op.csc = 1;
+        op.beta = n == begin ? T(0) : T(1);
+        gemm(op, gemm_threads);
+      }
+    }
+  };
+
+  if (!images_in_parallel(prob.n, threads)) {
+    accumulate(0, prob.n, result, threads);
+    return;
+  }
+  // Each thread sums its run of images into its own buffer; the buffers are
+  // added in thread order, so results do not depend on scheduling.
+  std::vector<T*> partial(threads, nullptr);
+  parallel_for(prob.n, threads, [&](int64_t b, int64_t e, int t) {
+    partial[t] = t == 0 ? result : scratch_as<T>(Scratch::partial, wsize);
+    accumulate(b, e, partial[t], 1);
+  });
+  parallel_for(wsize, threads, [&](int64_t b, int64_t e, int) {
+    for (int t = 1; t < threads; ++t)
+      if (partial[t])
+        for (int64_t i = b; i < e; ++i) result[i] += partial[t][i];
+  });
+}
+
+namespace {
+
+// The padded input plane of one channel (every padding mode applied), and
+// the fold that sends a padded-plane gradient back to the pixels it read.
+struct PaddedPlane {
+  int64_t hp, wp;
+  std::vector<int64_t> rows, cols;  // padded index -> source index or -1
+
+  explicit PaddedPlane(const ConvProblem& prob)
+      : hp(prob.h + prob.p.pad[0] + prob.p.pad[1]), wp(prob.w + prob.p.pad[2] + prob.p.pad[3]) {
+    rows.resize(hp);
+    cols.resize(wp);
+    for (int64_t i = 0; i < hp; ++i) rows[i] = source_index(i - prob.p.pad[0], prob.h, prob.p.pad_mode);
+    for (int64_t j = 0; j < wp; ++j) cols[j] = source_index(j - prob.p.pad[2], prob.w, prob.p.pad_mode);
+  }
+
+  template <class T>
+  void fill(const T* src, const Act4& s, T pad, T* dst) const {
+    for (int64_t i = 0; i < hp; ++i) {
+      T* d = dst + i * wp;
+      if (rows[i] < 0) {
+        std::fill(d, d + wp, pad);
+        continue;
+      }
+      const T* row = src + rows[i] * s.sh;
+      for (int64_t j = 0; j < wp; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
+    }
+  }
+
+  template <class T>
+  void fold(const T* grad, T* dst, const Act4& s) const {
+    for (int64_t i = 0; i < s.h; ++i)
+      for (int64_t j = 0; j < s.w; ++j) dst[i * s.sh + j * s.sw] = T(0);
+    for (int64_t i = 0; i < hp; ++i) {
+      if (rows[i] < 0) continue;
+      T* row = dst + rows[i] * s.sh;
+      for (int64_t j = 0; j < wp; ++j)
+        if (cols[j] >= 0) row[cols[j] * s.sw] += grad[i * wp + j];
+    }
+  }
+};
+
+DepthwiseRow depthwise_row(const ConvProblem& prob, int64_t row_stride) {
+  return {prob.ow, prob.kh, prob.kw, prob.p.dilation[0], prob.p.dilation[1], prob.p.stride[1],
+          row_stride};
+}
+
+// Runs fn(image, channel, thread) over every (image, input channel) plane.
+template <class Fn>
+void for_each_plane(const ConvProblem& prob, int threads, Fn&& fn) {
+  parallel_for(prob.n * prob.cin, threads, [&](int64_t b, int64_t e, int t) {
+    for (int64_t i = b; i < e; ++i) fn(i / prob.cin, i % prob.cin, t);
+  });
+}
+
+// A contiguous view of output row `oh` of channel plane `base` (copied in
+// for reading, or flushed out after writing, when the layout is strided).
+template <class T>
+struct RowAccess {
+  const Act4& s;
+  T* buf;
+  T* row(T* base, int64_t oh) const { return s.sw == 1 ? base + oh * s.sh : buf; }
+  const T* read(const T* base, int64_t oh, int64_t width) const {
+    if (s.sw == 1) return base + oh * s.sh;
+    for (int64_t j = 0; j < width; ++j) buf[j] = base[oh * s.sh + j * s.sw];
+    return buf;
+  }
+  void flush(T* base, int64_t oh, int64_t width) const {
+    if (s.sw == 1) return;
+    for (int64_t j = 0; j < width; ++j) base[oh * s.sh + j * s.sw] = buf[j];
+  }
+};
+
+}  // namespace
+
+template <class T>
+void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const TensorView& w,
+                            const T* bias, const TensorView& y, int threads) {
+  const Act4 xs = act4_of(x, prob.p.nhwc), ys = act4_of(y, prob.p.nhwc);
+  const PaddedPlane plane(prob);
+  const DepthwiseRow r = depthwise_row(prob, plane.wp);
+  const auto& kern = kernels().depthwise<T>();
+  const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
+  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
+    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.wp);
+    const RowAccess<T> rows{ys, scratch_as<T>(Scratch::row, prob.ow)};
+    plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
+    for (int64_t t = 0; t < mult; ++t) {
+      const int64_t co = c * mult + t;
+      T* out = data_of<T>(y) + n * ys.sn + co * ys.sc;
+      for (int64_t oh = 0; oh < prob.oh; ++oh) {
+        T* row = rows.row(out, oh);
+        kern.forward_row(r, padded + oh * prob.p.stride[0] * plane.wp,
+                         data_of<T>(w) + co * taps, row);
+        if (bias)
+          for (int64_t j = 0; j < prob.ow; ++j) row[j] += bias[co];
+        rows.flush(out, oh, prob.ow);
+      }
+    }
+  });
+}
+
+template <class T>
+void conv_depthwise_backward_input(const ConvProblem& prob, const TensorView& gy,
+                                   const TensorView& w, const TensorView& gx, int threads) {
+  const Act4 gs = act4_of(gy, prob.p.nhwc), xs = act4_of(gx, prob.p.nhwc);
+  const PaddedPlane plane(prob);
+  const DepthwiseRow r = depthwise_row(prob, plane.wp);
+  const auto& kern = kernels().depthwise<T>();
+  const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
+  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
+    T* grad = scratch_as<T>(Scratch::plane_grad, plane.hp * plane.wp);
+    const RowAccess<T> rows{gs, scratch_as<T>(Scratch::row, prob.ow)};
+    std::fill(grad, grad + plane.hp * plane.wp, T(0));
+    for (int64_t t = 0; t < mult; ++t) {
+      const int64_t co = c * mult + t;
+      const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
+      for (int64_t oh = 0; oh < prob.oh; ++oh)
+        kern.backward_input_row(r, rows.read(gy_plane, oh, prob.ow), data_of<T>(w) + co * taps,
+                                grad + oh * prob.p.stride[0] * plane.wp);
+    }
+    plane.fold(grad, data_of<T>(gx) + n * xs.sn + c * xs.sc, xs);
+  });
+}
+
+template <class T>
+void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x,
+                                    const TensorView& gy, const TensorView& gw, int threads) {
+  const Act4 xs = act4_of(x, prob.p.nhwc), gs = act4_of(gy, prob.p.nhwc);
+  const PaddedPlane plane(prob);
+  const DepthwiseRow r = depthwise_row(prob, plane.wp);
+  const auto& kern = kernels().depthwise<T>();
+  const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw, wsize = prob.cout * taps;
+  T* result = data_of<T>(gw);
+  std::vector<T*> partial(std::max(1, threads), nullptr);
+  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int t) {
+    if (!partial[t]) {
+      partial[t] = t == 0 ? result : scratch_as<T>(Scratch::partial, wsize);
+      std::fill(partial[t], partial[t] + wsize, T(0));
+    }
+    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.wp);
+    const RowAccess<T> rows{gs, scratch_as<T>(Scratch::row, prob.ow)};
+    plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
+    for (int64_t t2 = 0; t2 < mult; ++t2) {
+      const int64_t co = c * mult + t2;
+      const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
+      for (int64_t oh = 0; oh < prob.oh; ++oh)
+        kern.backward_weight_row(r, rows.read(gy_plane, oh, prob.ow),
+                                 padded + oh * prob.p.stride[0] * plane.wp,
+                                 partial[t] + co * taps);
+    }
+  });
+  if (!partial[0]) std::fill(result, result + wsize, T(0));
+  for (size_t t = 1; t < partial.size(); ++t)
+    if (partial[t])
+      for (int64_t i = 0; i < wsize; ++i) result[i] += partial[t][i];
+}
+
+template <class T>
+void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, int threads) {
+  const Act4 gs = act4_of(gy, prob.p.nhwc);
+  const T* data = data_of<T>(gy);
+  parallel_for(prob.cout, threads, [&](int64_t b, int64_t e, int) {
+    for (int64_t c = b; c < e; ++c) {
+      double acc = 0;  // float32 sums over N*H*W terms keep their accuracy
+      for (int64_t n = 0; n < prob.n; ++n)
+        for (int64_t i = 0; i < prob.oh; ++i) {
+          const T* row = data + n * gs.sn + c * gs.sc + i * gs.sh;
+          for (int64_t j = 0; j < prob.ow; ++j) acc += row[j * gs.sw];
+        }
+      gb[c] = static_cast<T>(acc);
+    }
+  });
+}
+
+#define CC_INSTANTIATE_CONV(T)                                                                 \
+  template void conv_gemm_forward<T>(const ConvProblem&, bool, const TensorView&,              \
+                                     const TensorView&, const T*, const TensorView&, int);     \
+  template void conv_gemm_backward_input<T>(const ConvProblem&, bool, const TensorView&,       \
+                                            const TensorView&, const TensorView&, int);        \
+  template void conv_gemm_backward_weight<T>(const ConvProblem&, bool, const TensorView&,      \
+                                             const TensorView&, const TensorView&, int);       \
+  template void conv_depthwise_forward<T>(const ConvProblem&, const TensorView&,               \
+                                          const TensorView&, const T*, const TensorView&, int); \
+  template void conv_depthwise_backward_input<T>(const ConvProblem&, const TensorView&,        \
+                                                 const TensorView&, const TensorView&, int);   \
+  template void conv_depthwise_backward_weight<T>(const ConvProblem&, const TensorView&,       \
+                                                  const TensorView&, const TensorView&, int);  \
+  template void conv_backward_bias<T>(const ConvProblem&, const TensorView&, T*, int);
+CC_INSTANTIATE_CONV(float)
+CC_INSTANTIATE_CONV(double)
+#undef CC_INSTANTIATE_CONV
+
+}  // namespace convcore::cpu

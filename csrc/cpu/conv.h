@@ -1,0 +1,39 @@
+// SPDX-License-Identifier: MIT
+// CPU convolution drivers, one per algorithm and pass. Arrays arrive as
+// views whose layout (NCHW or NHWC) is carried by their strides; the caller
+// (dispatch/) has validated every shape.
+#pragma once
+#include "core/tensor.h"
+#include "ops/conv_params.h"
+
+namespace convcore::cpu {
+
+// Im2colGemm (pointwise = false) and Gemm1x1 (pointwise = true).
+template <class T>
+void conv_gemm_forward(const ConvProblem& prob, bool pointwise, const TensorView& x,
+                       const TensorView& w, const T* bias, const TensorView& y, int threads);
+template <class T>
+void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const TensorView& gy,
+                              const TensorView& w, const TensorView& gx, int threads);
+template <class T>
+void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const TensorView& x,
+                               const TensorView& gy, const TensorView& gw, int threads);
+
+// DepthwiseDirect: groups == Cin, any channel multiplier.
+template <class T>
+void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const TensorView& w,
+                            const T* bias, const TensorView& y, int threads);
+template <class T>
+void conv_depthwise_backward_input(const ConvProblem& prob, const TensorView& gy,
+                                   const TensorView& w, const TensorView& gx, int threads);
+template <class T>
+void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x,
+                                    const TensorView& gy, const TensorView& gw, int threads);
+
+template <class T>
+void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, int threads);
+
+// Scratch bytes per thread of the im2col tile used by the backward-input pass.
+int64_t conv_col_tile_bytes(const ConvProblem& prob);
+
+}  // namespace convcore::cpu

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+// The five GEMM loops (jc: N by NC, pc: K by KC, ic: M by MC, jr: NR, ir: MR)
+// around the active ISA's microkernel.
+#include <algorithm>
+#include <cstring>
+
+#include "core/parallel.h"
+#include "core/workspace.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/kernels/kernels.h"
+
+namespace convcore::cpu {
+namespace {
+
+struct Blocking {
+  int64_t mc, kc, nc;
+};
+
+// KC x NR panels of B stay in L1, MC x KC of A in L2, KC x NC of B in L3.
+Blocking blocking_for(int mr, int nr, int64_t elem_size) {
+  const int64_t kc = 1024 / elem_size;
+  const int64_t mc = mr * std::max<int64_t>(1, (192 * 1024) / (kc * elem_size * mr));
+  const int64_t nc = nr * std::max<int64_t>(1, (3 * 1024 * 1024) / (kc * elem_size * nr));
+  return {mc, kc, nc};
+}
+
+template <class T>
+void scale_rows(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  for (int64_t i = m0; i < m1; ++i) {
+    const T add = op.bias ? op.bias[i] : T(0);
+    for (int64_t j = n0; j < n1; ++j) {
+      T& cij = op.c[i * op.rsc + j * op.csc];
+      cij = (op.beta == T(0) ? T(0) : op.beta * cij) + add;
+    }
+  }
+}
+
+// One thread's share: rows [m0, m1) x columns [n0, n1) of C.
+template <class T>
+void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (op.k == 0) return scale_rows(op, m0, m1, n0, n1);
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  const int mr = kern.mr, nr = kern.nr;
+  const Blocking blk = blocking_for(mr, nr, sizeof(T));
+  T* pack_a = scratch_as<T>(Scratch::pack_a, blk.mc * blk.kc);
+  T* pack_b = scratch_as<T>(Scratch::pack_b, blk.kc * blk.nc);
+  alignas(64) T tile[32 * 64];
+  const bool unit_cols = op.csc == 1;
+
+  for (int64_t jc = n0; jc < n1; jc += blk.nc) {
+    const int64_t nc = std::min(blk.nc, n1 - jc);
+    for (int64_t pc = 0; pc < op.k; pc += blk.kc) {
+      const int64_t kc = std::min(blk.kc, op.k - pc);
+      op.b->pack(pc, kc, jc, nc, nr, pack_b);
+      const T beta = pc == 0 ? op.beta : T(1);
+      const T* bias = pc == 0 ? op.bias : nullptr;
+      for (int64_t ic = m0; ic < m1; ic += blk.mc) {
+        const int64_t mc = std::min(blk.mc, m1 - ic);
+        kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, pack_a);
+        for (int64_t jr = 0; jr < nc; jr += nr) {
+          const int64_t nrr = std::min<int64_t>(nr, nc - jr);
+          const T* bp = pack_b + jr * kc;
+          for (int64_t ir = 0; ir < mc; ir += mr) {
+            const int64_t mrr = std::min<int64_t>(mr, mc - ir);
+            const T* ap = pack_a + ir * kc;
+            const T* bias_i = bias ? bias + ic + ir : nullptr;
+            T* cij = op.c + (ic + ir) * op.rsc + (jc + jr) * op.csc;
+            if (unit_cols && mrr == mr && nrr == nr) {
+              kern.ukernel(kc, ap, bp, cij, op.rsc, op.alpha, beta, bias_i);
+              continue;
+            }
+            // Edge tile or strided C: compute into a local tile, then merge.
+            kern.ukernel(kc, ap, bp, tile, nr, op.alpha, T(0), nullptr);
+            for (int64_t i = 0; i < mrr; ++i) {
+              const T add = bias_i ? bias_i[i] : T(0);
+              for (int64_t j = 0; j < nrr; ++j) {
+                T& dst = cij[i * op.rsc + j * op.csc];
+                dst = tile[i * nr + j] + add + (beta == T(0) ? T(0) : beta * dst);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+template <class T>
+void StridedB<T>::pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, T* dst) const {
+  (void)nr;
+  kernels().gemm<T>().pack_b(kc, nc, data_ + k0 * rs_ + j0 * cs_, rs_, cs_, dst);
+}
+
+template <class T>
+void gemm(const GemmOperands<T>& op, int threads) {
+  if (op.m <= 0 || op.n <= 0) return;
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  threads = std::max(1, threads);
+  const int64_t n_panels = (op.n + kern.nr - 1) / kern.nr;
+  const int64_t m_panels = (op.m + kern.mr - 1) / kern.mr;
+  // Split the wider dimension in whole register tiles; each thread packs its
+  // own panels, so shares never write the same C element.
+  if (threads > 1 && n_panels >= 2 * threads) {
+    parallel_for(n_panels, threads, [&](int64_t b, int64_t e, int) {
+      gemm_serial(op, 0, op.m, b * kern.nr, std::min(op.n, e * kern.nr));
+    });
+  } else if (threads > 1 && m_panels >= threads) {
+    parallel_for(m_panels, threads, [&](int64_t b, int64_t e, int) {
+      gemm_serial(op, b * kern.mr, std::min(op.m, e * kern.mr), 0, op.n);
+    });
+  } else {
+    gemm_serial(op, 0, op.m, 0, op.n);
+  }
+}
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
+          int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads) {
+  StridedB<T> packer(b, trans_b ? 1 : ldb, trans_b ? ldb : 1);
+  GemmOperands<T> op;
+  op.m = m, op.n = n, op.k = k, op.alpha = alpha, op.beta = beta;
+  op.a = a, op.rsa = trans_a ? 1 : lda, op.csa = trans_a ? lda : 1;
+  op.b = &packer;
+  op.c = c, op.rsc = ldc, op.csc = 1;
+  gemm(op, threads);
+}
+
+int64_t gemm_workspace_bytes(int64_t elem_size) {
+  const int mr = elem_size == 4 ? kernels().sgemm.mr : kernels().dgemm.mr;
+  const int nr = elem_size == 4 ? kernels().sgemm.nr : kernels().dgemm.nr;
+  const Blocking blk = blocking_for(mr, nr, elem_size);
+  // The scratch slots are sized for full blocks whatever the problem.
+  return (blk.mc * blk.kc + blk.kc * blk.nc) * elem_size;
+}
+
+template class StridedB<float>;
+template class StridedB<double>;
+template void gemm<float>(const GemmOperands<float>&, int);
+template void gemm<double>(const GemmOperands<double>&, int);
+template void gemm<float>(bool, bool, int64_t, int64_t, int64_t, float, const float*, int64_t,
+                          const float*, int64_t, float, float*, int64_t, int);
+template void gemm<double>(bool, bool, int64_t, int64_t, int64_t, double, const double*,
+                           int64_t, const double*, int64_t, double, double*, int64_t, int);
+
+}  // namespace convcore::cpu

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+// The per-ISA kernel table. Every file in cpu/kernels/ is compiled once per
+// ISA into namespace convcore::cpu::<isa> and fills its part of the table;
+// drivers (cpu/*.cpp, cpu/gemm/) call kernels only through it.
+#pragma once
+#include <cstdint>
+
+namespace convcore::cpu {
+
+template <class T>
+struct GemmKernel {
+  int mr = 0, nr = 0;  // register tile
+  // c(i, j) = alpha * sum_p a[p*mr + i] * b[p*nr + j] + beta * c(i, j) + bias[i]
+  // for the full mr x nr tile at c (row stride ldc, unit column stride).
+  // beta == 0 never reads c; bias may be null.
+  void (*ukernel)(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
+                  const T* bias) = nullptr;
+  // Packs A(i, p) = a[i*rs + p*cs], i < m, p < k into mr-row panels,
+  // zero-filling rows m..ceil(m/mr)*mr.
+  void (*pack_a)(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst) = nullptr;
+  // Packs B(p, j) = b[p*rs + j*cs], p < k, j < n into nr-column panels, zero-filling.
+  void (*pack_b)(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, T* dst) = nullptr;
+};
+
+// Geometry of one output row of a depthwise convolution over an explicitly
+// padded input plane (every padding mode was applied when the plane was built).
+struct DepthwiseRow {
+  int64_t width;       // output columns
+  int64_t kh, kw;      // kernel
+  int64_t dh, dw;      // dilation
+  int64_t stride_w;    // column stride
+  int64_t row_stride;  // elements between rows of the padded plane
+};
+
+template <class T>
+struct DepthwiseKernels {
+  // y[j] = sum_{a,b} w[a*kw + b] * x[a*dh*row_stride + j*stride_w + b*dw]
+  void (*forward_row)(const DepthwiseRow& r, const T* x, const T* w, T* y) = nullptr;
+  // gx[a*dh*row_stride + j*stride_w + b*dw] += w[a*kw + b] * gy[j]
+  void (*backward_input_row)(const DepthwiseRow& r, const T* gy, const T* w, T* gx) = nullptr;
+  // gw[a*kw + b] += sum_j gy[j] * x[a*dh*row_stride + j*stride_w + b*dw]
+  void (*backward_weight_row)(const DepthwiseRow& r, const T* gy, const T* x, T* gw) = nullptr;
+};
+
+struct KernelTable {
+  const char* isa = "";
+  GemmKernel<float> sgemm;
+  GemmKernel<double> dgemm;
+  DepthwiseKernels<float> sdepthwise;
+  DepthwiseKernels<double> ddepthwise;
+
+  template <class T> const GemmKernel<T>& gemm() const;
+  template <class T> const DepthwiseKernels<T>& depthwise() const;
+};
+
+template <> inline const GemmKernel<float>& KernelTable::gemm<float>() const { return sgemm; }
+template <> inline const GemmKernel<double>& KernelTable::gemm<double>() const { return dgemm; }
+template <> inline const DepthwiseKernels<float>& KernelTable::depthwise<float>() const {
+  return sdepthwise;
+}
+template <> inline const DepthwiseKernels<double>& KernelTable::depthwise<double>() const {
+  return ddepthwise;
+}
+
+// The table of the active ISA (core/cpu_features.h).
+const KernelTable& kernels();
+
+#define CC_DECLARE_ISA_REGISTRATION(isa)                 \
+  namespace isa {                                       \
+  void register_gemm_kernels(KernelTable& table);       \
+  void register_conv_kernels(KernelTable& table);       \
+  }
+CC_DECLARE_ISA_REGISTRATION(generic)
+CC_DECLARE_ISA_REGISTRATION(avx2)
+CC_DECLARE_ISA_REGISTRATION(avx512)
+#undef CC_DECLARE_ISA_REGISTRATION
+
+}  // namespace convcore::cpu

@@ -1,0 +1,43 @@
+// SPDX-License-Identifier: MIT
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace convcore::cpu::avx512 {
+
+template <class T> struct Vec;
+
+template <> struct Vec<float> {
+  using reg = __m512;
+  static constexpr int lanes = 16;
+  static reg zero() { return _mm512_setzero_ps(); }
+  static reg set1(float x) { return _mm512_set1_ps(x); }
+  static reg load(const float* p) { return _mm512_loadu_ps(p); }
+  static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static float sum(reg v) { return _mm512_reduce_add_ps(v); }
+};
+
+template <> struct Vec<double> {
+  using reg = __m512d;
+  static constexpr int lanes = 8;
+  static reg zero() { return _mm512_setzero_pd(); }
+  static reg set1(double x) { return _mm512_set1_pd(x); }
+  static reg load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  static double sum(reg v) { return _mm512_reduce_add_pd(v); }
+};
+
+// Register tiles (MR rows x NV vectors): 32 zmm registers hold MR*NV
+// accumulators, NV loaded B vectors and one broadcast A value.
+template <class T> struct GemmTile;
+template <> struct GemmTile<float> { static constexpr int mr = 14, nv = 2; };   // 28+2+1 = 31
+template <> struct GemmTile<double> { static constexpr int mr = 14, nv = 2; };  // 28+2+1 = 31
+
+}  // namespace convcore::cpu::avx512

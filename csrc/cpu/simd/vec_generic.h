@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+// Portable fallback: a 4-lane "vector" of plain scalars that compilers map to
+// whatever SIMD the baseline target has (SSE2 on x86-64, NEON on aarch64).
+#pragma once
+#include <cstdint>
+
+namespace convcore::cpu::generic {
+
+template <class T> struct Vec {
+  struct reg { T v[4]; };
+  static constexpr int lanes = 4;
+  static reg zero() { return {{0, 0, 0, 0}}; }
+  static reg set1(T x) { return {{x, x, x, x}}; }
+  static reg load(const T* p) { return {{p[0], p[1], p[2], p[3]}}; }
+  static void store(T* p, reg a) { for (int i = 0; i < 4; ++i) p[i] = a.v[i]; }
+  static reg fmadd(reg a, reg b, reg c) {
+    for (int i = 0; i < 4; ++i) c.v[i] += a.v[i] * b.v[i];
+    return c;
+  }
+  static reg mul(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] *= b.v[i];
+    return a;
+  }
+  static reg add(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] += b.v[i];
+    return a;
+  }
+  static T sum(reg a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
+};
+
+template <class T> struct GemmTile { static constexpr int mr = 4, nv = 2; };
+
+}  // namespace convcore::cpu::generic

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+#include "dispatch/dispatch.h"
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "cpu/conv.h"
+
+namespace convcore {
+namespace {
+
+std::string shape_of(const TensorView& t) {
+  std::string s = "[";
+  for (int i = 0; i < t.ndim; ++i) s += str_cat(i ? ", " : "", t.sizes[i]);
+  return s + "]";
+}
+
+void check_rank(const ConvParams& p, const char* what, const TensorView& t, int want) {
+  const int shown = want == 4 && p.spatial_dims == 1 ? 3 : want;
+  CC_CHECK_ARG(t.ndim == want, p.op, ": expected ", what, " to be ", shown, "-D, got a ",
+               t.ndim, "-D array of shape ", shape_of(t));
+}
+
+void check_dtype(const ConvParams& p, const char* what, const TensorView& t, DType want) {
+  if (t.dtype != want)
+    throw_dtype_error(p.op, ": ", what, " has dtype ", dtype_name(t.dtype),
+                      " but input has dtype ", dtype_name(want), "; they must match");
+}
+
+std::array<int64_t, 4> sizes4(const TensorView& t) {
+  return {t.sizes[0], t.sizes[1], t.sizes[2], t.sizes[3]};
+}
+
+template <class T>
+const T* bias_data(const TensorView* bias) {
+  return bias ? bias->ptr<T>() : nullptr;
+}
+
+template <class T>
+void run_forward(const ConvProblem& prob, const Choice& c, const TensorView& input,
+                 const TensorView& weight, const TensorView* bias, const TensorView& output) {
+  if (c.algo == Algo::depthwise_direct)
+    cpu::conv_depthwise_forward<T>(prob, input, weight, bias_data<T>(bias), output, c.threads);
+  else
+    cpu::conv_gemm_forward<T>(prob, c.algo == Algo::gemm_1x1, input, weight, bias_data<T>(bias),
+                              output, c.threads);
+}
+
+template <class T>
+void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
+                  const TensorView& grad_output, const TensorView& input,
+                  const TensorView& weight, const TensorView* grad_input,
+                  const TensorView* grad_weight, const TensorView* grad_bias) {
+  if (grad_input) {
+    const Choice c = select_conv(prob, ConvPass::backward_input, algo);
+    if (c.algo == Algo::depthwise_direct)
+      cpu::conv_depthwise_backward_input<T>(prob, grad_output, weight, *grad_input, c.threads);
+    else
+      cpu::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, grad_output, weight,
+                                       *grad_input, c.threads);
+  }
+  if (grad_weight) {
+    const Choice c = select_conv(prob, ConvPass::backward_weight, algo);
+    if (c.algo == Algo::depthwise_direct)
+      cpu::conv_depthwise_backward_weight<T>(prob, input, grad_output, *grad_weight, c.threads);
+    else
+      cpu::conv_gemm_backward_weight<T>(prob, c.algo == Algo::gemm_1x1, input, grad_output,
+                                        *grad_weight, c.threads);
+  }
+  if (grad_bias)
+    cpu::conv_backward_bias<T>(prob, grad_output, grad_bias->ptr<T>(), get_num_threads());
+}
+
+}  // namespace
+
+ConvProblem conv_problem(const ConvParams& p, const TensorView& input, const TensorView& weight,
+                         const TensorView* bias) {
+  check_rank(p, "input", input, 4);
+  check_rank(p, "weight", weight, 4);
+  check_dtype(p, "weight", weight, input.dtype);
+  if (bias) {
+    check_rank(p, "bias", *bias, 1);
+    check_dtype(p, "bias", *bias, input.dtype);
+  }
+  return make_conv_problem(p, input.dtype, sizes4(input), sizes4(weight),
+                           bias ? bias->sizes[0] : -1);
+}
+
+Choice conv2d_forward(const ConvParams& p, const TensorView& input, const TensorView& weight,
+                      const TensorView* bias, const TensorView& output, std::optional<Algo> algo) {
+  const ConvProblem prob = conv_problem(p, input, weight, bias);
+  check_dtype(p, "output", output, input.dtype);
+  check_shape(prob, "output", output, output_shape_nchw(prob));
+  const Choice choice = select_conv(prob, ConvPass::forward, algo);
+  if (prob.dtype == DType::f32)
+    run_forward<float>(prob, choice, input, weight, bias, output);
+  else
+    run_forward<double>(prob, choice, input, weight, bias, output);
+  return choice;
+}
+
+void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
+                     const TensorView& input, const TensorView& weight,
+                     const TensorView* grad_input, const TensorView* grad_weight,
+                     const TensorView* grad_bias, std::optional<Algo> algo) {
+  const ConvProblem prob = conv_problem(p, input, weight, nullptr);
+  check_dtype(p, "grad_output", grad_output, input.dtype);
+  check_rank(p, "grad_output", grad_output, 4);
+  check_shape(prob, "grad_output", grad_output, output_shape_nchw(prob));
+  if (grad_input) check_shape(prob, "grad_input", *grad_input, input_shape_nchw(prob));
+  if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
+  if (grad_bias) {
+    check_rank(p, "grad_bias", *grad_bias, 1);
+    CC_CHECK_ARG(grad_bias->sizes[0] == prob.cout, p.op, ": grad_bias has ", grad_bias->sizes[0],
+                 " elements, expected ", prob.cout);
+  }
+  if (prob.dtype == DType::f32)
+    run_backward<float>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
+                        grad_bias);
+  else
+    run_backward<double>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
+                         grad_bias);
+}
+
+}  // namespace convcore

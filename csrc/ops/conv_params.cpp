@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: MIT
+#include "ops/conv_params.h"
+
+#include <limits>
+
+#include "core/error.h"
+
+namespace convcore {
+namespace {
+
+constexpr int64_t kMaxDim = int64_t(1) << 40;  // keeps every product below 2^63
+
+std::string spatial(const ConvParams& p, int64_t h, int64_t w) {
+  return p.spatial_dims == 1 ? str_cat(w) : str_cat(h, " x ", w);
+}
+
+std::string shape_str(const std::array<int64_t, 4>& s, const ConvParams& p, bool is_input) {
+  std::array<int64_t, 4> v = s;
+  if (is_input && p.nhwc) v = {s[0], s[3], s[1], s[2]};
+  if (p.spatial_dims == 1) return str_cat("[", v[0], ", ", v[1], ", ", v[3], "]");
+  if (is_input && p.nhwc) return str_cat("[", s[0], ", ", s[1], ", ", s[2], ", ", s[3], "]");
+  return str_cat("[", v[0], ", ", v[1], ", ", v[2], ", ", v[3], "]");
+}
+
+void check_params(const ConvParams& p) {
+  const char* axes[2] = {"height", "width"};
+  for (int a = 2 - p.spatial_dims; a < 2; ++a) {
+    CC_CHECK_ARG(p.stride[a] > 0 && p.stride[a] <= kMaxDim, p.op,
+                 ": stride must be positive, got ", p.stride[a], " (", axes[a], ")");
+    CC_CHECK_ARG(p.dilation[a] > 0 && p.dilation[a] <= kMaxDim, p.op,
+                 ": dilation must be positive, got ", p.dilation[a], " (", axes[a], ")");
+  }
+  const char* sides[4] = {"top", "bottom", "left", "right"};
+  for (int i = (p.spatial_dims == 1 ? 2 : 0); i < 4; ++i)
+    CC_CHECK_ARG(p.pad[i] >= 0 && p.pad[i] <= kMaxDim, p.op, ": padding must be non-negative",
+                 p.pad[i] > kMaxDim ? " and below 2^40" : "", ", got ", p.pad[i], " (",
+                 sides[i], ")");
+  CC_CHECK_ARG(p.groups > 0, p.op, ": groups must be a positive integer, got ", p.groups);
+}
+
+void check_pad_mode(const ConvProblem& prob) {
+  const ConvParams& p = prob.p;
+  if (p.pad_mode == PadMode::constant || p.pad_mode == PadMode::replicate) return;
+  const char* sides[4] = {"top", "bottom", "left", "right"};
+  const int64_t extent[4] = {prob.h, prob.h, prob.w, prob.w};
+  const bool strict = p.pad_mode == PadMode::reflect;
+  for (int i = (p.spatial_dims == 1 ? 2 : 0); i < 4; ++i) {
+    const bool ok = strict ? p.pad[i] < extent[i] : p.pad[i] <= extent[i];
+    CC_CHECK_ARG(ok, p.op, ": padding_mode='", pad_mode_name(p.pad_mode), "' needs padding ",
+                 strict ? "smaller than" : "at most", " the input size, got padding ",
+                 p.pad[i], " (", sides[i], ") for input size ", extent[i]);
+  }
+}
+
+}  // namespace
+
+bool ConvProblem::is_pointwise() const {
+  return kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad[0] == 0 &&
+         p.pad[1] == 0 && p.pad[2] == 0 && p.pad[3] == 0;
+}
+
+ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
+                              const std::array<int64_t, 4>& input,
+                              const std::array<int64_t, 4>& weight, int64_t bias_len) {
+  check_params(params);
+  ConvProblem prob;
+  prob.p = params;
+  prob.dtype = dtype;
+  const ConvParams& p = prob.p;
+  if (p.nhwc) {
+    prob.n = input[0], prob.h = input[1], prob.w = input[2], prob.cin = input[3];
+  } else {
+    prob.n = input[0], prob.cin = input[1], prob.h = input[2], prob.w = input[3];
+  }
+  prob.cout = weight[0], prob.kh = weight[2], prob.kw = weight[3];
+  for (int64_t v : input)
+    CC_CHECK_ARG(v >= 0 && v <= kMaxDim, p.op, ": input size ", shape_str(input, p, true),
+                 " is too large");
+  for (int64_t v : weight)
+    CC_CHECK_ARG(v >= 0 && v <= kMaxDim, p.op, ": weight size ", shape_str(weight, p, false),
+                 " is too large");
+  CC_CHECK_ARG(prob.kh >= 1 && prob.kw >= 1, p.op, ": weight of size ",
+               shape_str(weight, p, false), " has an empty kernel");
+  CC_CHECK_ARG(prob.cout >= p.groups && prob.cout % p.groups == 0, p.op, ": given groups=",
+               p.groups, ", expected weight to be divisible by ", p.groups,
+               " at dimension 0, but got weight of size ", shape_str(weight, p, false));
+  CC_CHECK_ARG(prob.cin == weight[1] * p.groups, p.op, ": given groups=", p.groups,
+               ", weight of size ", shape_str(weight, p, false), ", expected input ",
+               shape_str(input, p, true), " to have ", weight[1] * p.groups,
+               " channels, but got ", prob.cin, " channels instead");
+  CC_CHECK_ARG(bias_len < 0 || bias_len == prob.cout, p.op,
+               ": expected bias to be 1-dimensional with ", prob.cout,
+               " elements (weight has ", prob.cout, " output channels), but got ", bias_len);
+  prob.has_bias = bias_len >= 0;
+
+  const int64_t keh = effective_kernel(prob.kh, p.dilation[0]);
+  const int64_t kew = effective_kernel(prob.kw, p.dilation[1]);
+  const int64_t ph = prob.h + p.pad[0] + p.pad[1], pw = prob.w + p.pad[2] + p.pad[3];
+  CC_CHECK_ARG(ph >= keh && pw >= kew && prob.h >= 1 && prob.w >= 1, p.op,
+               ": padded input size per channel (", spatial(p, ph, pw),
+               ") is smaller than the dilated kernel size (", spatial(p, keh, kew),
+               "); input ", shape_str(input, p, true), ", weight ", shape_str(weight, p, false));
+  prob.oh = conv_output_size(prob.h, prob.kh, p.stride[0], p.pad[0], p.pad[1], p.dilation[0]);
+  prob.ow = conv_output_size(prob.w, prob.kw, p.stride[1], p.pad[2], p.pad[3], p.dilation[1]);
+  check_pad_mode(prob);
+
+  // Every array the problem touches must be addressable in bytes with int64.
+  const long double limit = static_cast<long double>(std::numeric_limits<int64_t>::max()) / 8;
+  const long double sizes[3] = {
+      static_cast<long double>(prob.n) * prob.cin * prob.h * prob.w,
+      static_cast<long double>(prob.n) * prob.cout * prob.oh * prob.ow,
+      static_cast<long double>(prob.cout) * prob.cin_g() * prob.kh * prob.kw};
+  for (long double s : sizes)
+    CC_CHECK_ARG(s <= limit, p.op, ": the element count of input ", shape_str(input, p, true),
+                 ", weight ", shape_str(weight, p, false), " or output overflows int64");
+  return prob;
+}
+
+std::array<int64_t, 4> input_shape_nchw(const ConvProblem& prob) {
+  return {prob.n, prob.cin, prob.h, prob.w};
+}
+std::array<int64_t, 4> output_shape_nchw(const ConvProblem& prob) {
+  return {prob.n, prob.cout, prob.oh, prob.ow};
+}
+std::array<int64_t, 4> weight_shape(const ConvProblem& prob) {
+  return {prob.cout, prob.cin_g(), prob.kh, prob.kw};
+}
+
+void check_shape(const ConvProblem& prob, const char* what, const TensorView& t,
+                 const std::array<int64_t, 4>& expected_nchw) {
+  const bool layout = std::string(what) != "weight" && std::string(what) != "grad_weight";
+  Act4 a = layout ? act4_of(t, prob.p.nhwc)
+                  : Act4{t.sizes[0], t.sizes[1], t.sizes[2], t.sizes[3], 0, 0, 0, 0};
+  const std::array<int64_t, 4> got{a.n, a.c, a.h, a.w};
+  CC_CHECK_ARG(t.ndim == 4 && got == expected_nchw, prob.p.op, ": ", what,
+               " has shape ", shape_str(t.sizes, prob.p, layout), ", expected ",
+               shape_str(layout && prob.p.nhwc
+                             ? std::array<int64_t, 4>{expected_nchw[0], expected_nchw[2],
+                                                      expected_nchw[3], expected_nchw[1]}
+                             : expected_nchw,
+                         prob.p, layout));
+}
+
+}  // namespace convcore

@@ -1,0 +1,120 @@
+"""Normalisation of the Python conveniences (ints, pairs, padding strings,
+padding modes, layouts) into the plain values the native core validates."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from . import _C
+
+IntOrPair = Union[int, Sequence[int]]
+Padding = Union[str, int, Sequence[int]]
+PaddingMode = Union[str, tuple]
+
+_MODES = {
+    "zeros": "constant",
+    "reflect": "reflect",
+    "replicate": "replicate",
+    "edge": "replicate",
+    "circular": "circular",
+    "wrap": "circular",
+    "symmetric": "symmetric",
+}
+
+
+def is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
+
+
+def int_tuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
+    """An int, or a sequence of n ints, as an n-tuple (TypeError otherwise)."""
+    if is_int(value):
+        return (int(value),) * n
+    if isinstance(value, (tuple, list)) and len(value) == n and all(is_int(v) for v in value):
+        return tuple(int(v) for v in value)
+    raise TypeError(f"{op}: {name} must be an int or a sequence of {n} ints, got {value!r}")
+
+
+def operand(x: Any, name: str, op: str) -> np.ndarray:
+    """A C-contiguous ndarray for the core; copies only when it must, never
+    modifies the caller's array."""
+    if x is None:
+        raise TypeError(f"{op}: {name} must be an array, got None")
+    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if arr.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: {name} has dtype {arr.dtype}; expected float32 or float64")
+    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+
+
+def check_out(out: Any, op: str, name: str, *inputs: np.ndarray) -> None:
+    if out is None:
+        return
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{op}: {name} must be a numpy.ndarray, got {type(out).__name__}")
+    for arr in inputs:
+        if arr is not None and np.may_share_memory(out, arr):
+            raise ValueError(f"{op}: {name} must not overlap an input array")
+
+
+def padding_mode(mode: PaddingMode, op: str) -> tuple[str, float]:
+    """('zeros' | 'reflect' | 'replicate' | 'edge' | 'circular' | 'wrap' |
+    'symmetric' | ('constant', value)) -> (core mode, constant value)."""
+    if isinstance(mode, str) and mode in _MODES:
+        return _MODES[mode], 0.0
+    if (
+        isinstance(mode, tuple)
+        and len(mode) == 2
+        and mode[0] == "constant"
+        and isinstance(mode[1], numbers.Real)
+    ):
+        return "constant", float(mode[1])
+    raise ValueError(
+        f"{op}: padding_mode must be one of 'zeros', 'reflect', 'replicate' ('edge'), "
+        f"'circular' ('wrap'), 'symmetric' or ('constant', value), got {mode!r}"
+    )
+
+
+def spatial_padding(
+    padding: Padding,
+    sizes: Sequence[int],
+    kernel: Sequence[int],
+    stride: Sequence[int],
+    dilation: Sequence[int],
+    op: str,
+) -> tuple[int, ...]:
+    """Padding of each spatial axis as (before, after) pairs, flattened:
+    (top, bottom, left, right) for 2-D, (left, right) for 1-D."""
+    nd = len(sizes)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return (0,) * (2 * nd)
+        if padding == "same":
+            pads: list[int] = []
+            for n, k, s, d in zip(sizes, kernel, stride, dilation):
+                pads.extend(_C.same_padding(max(int(n), 0), int(k), int(s), int(d)))
+            return tuple(pads)
+        if padding == "full":
+            return tuple(p for k, d in zip(kernel, dilation) for p in (d * (k - 1),) * 2)
+        raise ValueError(
+            f"{op}: padding must be 'valid', 'same', 'full', an int or a tuple, got {padding!r}"
+        )
+    if is_int(padding):
+        return (int(padding),) * (2 * nd)
+    if isinstance(padding, (tuple, list)) and all(is_int(p) for p in padding):
+        p = tuple(int(v) for v in padding)
+        if len(p) == nd:
+            return tuple(v for v in p for _ in range(2))
+        if len(p) == 2 * nd:
+            return p
+    forms = "(ph, pw) or (top, bottom, left, right)" if nd == 2 else "(p,) or (left, right)"
+    raise TypeError(f"{op}: padding must be 'valid', 'same', 'full', an int, {forms}; got {padding!r}")
+
+
+def data_format(fmt: str, allowed: tuple[str, str], op: str) -> bool:
+    """True for the channels-last layout."""
+    if fmt not in allowed:
+        raise ValueError(f"{op}: data_format must be {allowed[0]!r} or {allowed[1]!r}, got {fmt!r}")
+    return fmt == allowed[1]

@@ -1,0 +1,89 @@
+"""``convcore.explain``: what the dispatcher would run for a problem, and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _C
+from .functional import _ConvCall
+
+__all__ = ["Explanation", "explain"]
+
+_OPS = {"conv2d": 2, "conv1d": 1}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """The dispatcher's choice for one operator call."""
+
+    op: str
+    pass_: str
+    algorithm: str
+    reason: str
+    workspace_bytes: int
+    threads: int
+    isa: str
+    output_shape: tuple
+    flops: float
+    rejected: list = field(default_factory=list)  # [(algorithm, why not)]
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.op} {self.pass_}: {self.algorithm} ({self.isa}, {self.threads} threads)",
+            f"  why: {self.reason}",
+            f"  workspace: {self.workspace_bytes / 2**20:.2f} MiB per thread, reused across calls",
+            f"  output: {self.output_shape}, {self.flops / 1e9:.3f} GFLOP",
+        ]
+        lines += [f"  not {name}: {why}" for name, why in self.rejected]
+        return "\n".join(lines)
+
+
+def explain(
+    op: str,
+    input_shape: Sequence[int],
+    weight_shape: Sequence[int],
+    *,
+    bias: bool = False,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+    padding_mode: Any = "zeros",
+    data_format: Optional[str] = None,
+    dtype: Any = np.float32,
+    pass_: str = "forward",
+    algorithm: Optional[str] = None,
+) -> Explanation:
+    """Which algorithm runs ``op`` on these shapes, why, and the scratch it needs.
+
+    ``op`` is ``'conv2d'`` or ``'conv1d'``; the options are those of the
+    functional call. ``pass_`` is ``'forward'``, ``'backward_input'`` or
+    ``'backward_weight'``; ``algorithm=`` checks that a forced algorithm can run
+    the problem (ValueError saying why not otherwise). Nothing is computed.
+
+    >>> print(convcore.explain('conv2d', (16, 64, 56, 56), (64, 64, 3, 3), padding=1))
+    """
+    if op not in _OPS:
+        raise ValueError(f"explain: op must be one of {sorted(_OPS)}, got {op!r}")
+    nd = _OPS[op]
+    fmt = data_format or ("NCHW" if nd == 2 else "NCL")
+    dt = np.dtype(dtype)
+    xs, ws = tuple(int(v) for v in input_shape), tuple(int(v) for v in weight_shape)
+    call = _ConvCall(op, nd, xs, ws, stride, padding, dilation, groups, padding_mode, fmt)
+    x4 = xs if not call.unbatched else (1,) + xs
+    if nd == 1:
+        x4 = x4[:2] + (1,) + x4[2:] if not call.nhwc else x4[:1] + (1,) + x4[1:]
+        ws = ws[:2] + (1,) + ws[2:]
+    d = _C.explain(x4, ws, bias, call.params, dt.name, pass_, algorithm)
+    out = tuple(d["output_shape"])
+    if call.nhwc:
+        out = (out[0], out[2], out[3], out[1])
+    if nd == 1:
+        out = out[:2] + out[3:] if not call.nhwc else (out[0],) + out[2:]
+    if call.unbatched:
+        out = out[1:]
+    return Explanation(op, d["pass"], d["algorithm"], d["reason"], d["workspace_bytes"],
+                       d["threads"], d["isa"], out, d["flops"], list(d["rejected"]))

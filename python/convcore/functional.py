@@ -1,0 +1,282 @@
+"""Functional operators on NumPy arrays, named and ordered as
+``torch.nn.functional``. Every call goes through the native dispatcher, which
+validates the arguments, picks the algorithm and releases the GIL while it
+computes.
+
+Layouts: 2-D ops take ``(N, C, H, W)`` arrays (``data_format='NHWC'``:
+``(N, H, W, C)``), 1-D ops ``(N, C, L)`` (``data_format='NLC'``: ``(N, L, C)``);
+a missing batch axis (unbatched input) is accepted as in PyTorch. Outputs are
+new C-contiguous arrays unless ``out=`` is given; inputs are never modified.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from . import _C
+from ._args import (
+    IntOrPair,
+    Padding,
+    PaddingMode,
+    check_out,
+    data_format,
+    int_tuple,
+    is_int,
+    operand,
+    padding_mode,
+    spatial_padding,
+)
+
+__all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_backward"]
+
+_NEEDS = ("input", "weight", "bias")
+_LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
+
+
+class _ConvCall:
+    """One convolution call in the core's terms: 4-D arrays and ConvParams.
+
+    A 1-D convolution runs as a 2-D one with H = 1 and an unbatched input
+    gains a batch axis of 1; `as4d` applies both to an array, `restore` undoes
+    them on a result. Built from shapes alone, so `explain` needs no arrays."""
+
+    def __init__(
+        self,
+        op: str,
+        nd: int,
+        x_shape: tuple,
+        w_shape: tuple,
+        stride: Any,
+        padding: Any,
+        dilation: Any,
+        groups: Any,
+        mode: Any,
+        fmt: str,
+    ) -> None:
+        self.op, self.nd = op, nd
+        if len(x_shape) not in (nd + 1, nd + 2):
+            raise ValueError(
+                f"{op}: expected input to be {nd + 1}-D (unbatched) or {nd + 2}-D (batched), "
+                f"got a {len(x_shape)}-D array of shape {tuple(x_shape)}"
+            )
+        if len(w_shape) != nd + 2:
+            kernel = "kH, kW" if nd == 2 else "kL"
+            raise ValueError(
+                f"{op}: expected weight to be {nd + 2}-D (out_channels, in_channels/groups, "
+                f"{kernel}), got a {len(w_shape)}-D array of shape {tuple(w_shape)}"
+            )
+        self.unbatched = len(x_shape) == nd + 1
+        self.nhwc = data_format(fmt, _LAYOUTS[nd], op)
+        if not is_int(groups):
+            raise TypeError(f"{op}: groups must be an int, got {groups!r}")
+        s = int_tuple(stride, nd, "stride", op)
+        d = int_tuple(dilation, nd, "dilation", op)
+        batched = tuple(x_shape) if not self.unbatched else (1,) + tuple(x_shape)
+        sizes = batched[1:-1] if self.nhwc else batched[2:]
+        pads = spatial_padding(padding, sizes, w_shape[2:], s, d, op)
+        core_mode, value = padding_mode(mode, op)
+
+        p = _C.ConvParams()
+        p.op, p.spatial_dims, p.groups, p.nhwc = op, nd, int(groups), self.nhwc
+        p.pad_mode, p.pad_value = core_mode, value
+        if nd == 1:
+            p.stride, p.dilation, p.pad = (1, s[0]), (1, d[0]), (0, 0) + pads
+        else:
+            p.stride, p.dilation, p.pad = s, d, pads
+        self.params = p
+
+    def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
+        """A same-layout 4-D view of an activation-shaped array."""
+        want = self.nd + (1 if self.unbatched else 2)
+        if arr.ndim != want:
+            raise ValueError(
+                f"{self.op}: {name} has {arr.ndim} dimensions (shape {arr.shape}); expected {want}"
+            )
+        if self.unbatched:
+            arr = arr[None]
+        if self.nd == 1:
+            arr = arr[:, :, None, :] if not self.nhwc else arr[:, None, :, :]
+        return arr
+
+    def weight4d(self, w: np.ndarray) -> np.ndarray:
+        return w[:, :, None, :] if self.nd == 1 and w.ndim == 3 else w
+
+    def out_view(self, out: Optional[np.ndarray], name: str, inputs: tuple, weight: bool = False) -> Any:
+        if out is None:
+            return None
+        check_out(out, self.op, name, *inputs)
+        if not out.flags.c_contiguous:
+            raise ValueError(f"{self.op}: {name} must be C-contiguous")
+        return self.weight4d(out) if weight else self.as4d(out, name)
+
+    def restore(self, arr: np.ndarray) -> np.ndarray:
+        if self.nd == 1:
+            arr = arr[:, :, 0, :] if not self.nhwc else arr[:, 0, :, :]
+        return arr[0] if self.unbatched else arr
+
+    def restore_weight(self, arr: np.ndarray) -> np.ndarray:
+        return arr[:, :, 0, :] if self.nd == 1 else arr
+
+
+def _forward(
+    op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
+    dilation: Any, groups: Any, mode: Any, fmt: str, algorithm: Optional[str], out: Any,
+) -> np.ndarray:
+    x, w = operand(input, "input", op), operand(weight, "weight", op)
+    b = None if bias is None else operand(bias, "bias", op)
+    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
+    y = _C.conv2d(call.as4d(x, "input"), call.weight4d(w), b, call.params, algorithm,
+                  call.out_view(out, "out", (x, w, b)))
+    return out if out is not None else call.restore(y)
+
+
+def _backward(
+    op: str, nd: int, grad_output: Any, input: Any, weight: Any, stride: Any, padding: Any,
+    dilation: Any, groups: Any, mode: Any, fmt: str, needs: Sequence[str],
+    algorithm: Optional[str], out: Any,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    if isinstance(needs, str) or not all(n in _NEEDS for n in needs):
+        raise ValueError(f"{op}_backward: needs must be a subset of {_NEEDS}, got {needs!r}")
+    x, w = operand(input, "input", op), operand(weight, "weight", op)
+    g = operand(grad_output, "grad_output", op)
+    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
+    outs = (None, None, None) if out is None else tuple(out)
+    if len(outs) != 3:
+        raise ValueError(f"{op}_backward: out must be a tuple (grad_input, grad_weight, grad_bias)")
+    inputs = (x, w, g)
+    check_out(outs[2], op, "out[2]", *inputs)
+    gx, gw, gb = _C.conv2d_backward(
+        call.as4d(g, "grad_output"), call.as4d(x, "input"), call.weight4d(w), call.params,
+        "input" in needs, "weight" in needs, "bias" in needs, algorithm,
+        call.out_view(outs[0], "out[0]", inputs),
+        call.out_view(outs[1], "out[1]", inputs, weight=True),
+        outs[2],
+    )
+    return (
+        None if gx is None else (outs[0] if outs[0] is not None else call.restore(gx)),
+        None if gw is None else (outs[1] if outs[1] is not None else call.restore_weight(gw)),
+        gb,
+    )
+
+
+def conv2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: Padding = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    data_format: str = "NCHW",
+    *,
+    algorithm: Optional[str] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
+
+    Args:
+        input: ``(N, Cin, H, W)`` (or ``(N, H, W, Cin)`` with ``data_format='NHWC'``),
+            float32 or float64; ``(Cin, H, W)`` for one unbatched image.
+        weight: ``(Cout, Cin / groups, kH, kW)``, same dtype.
+        bias: ``(Cout,)`` or None.
+        stride, dilation: int or ``(sH, sW)``.
+        padding: int, ``(pH, pW)``, ``(top, bottom, left, right)``, ``'valid'``,
+            ``'same'`` (output ``ceil(H / sH)``; an odd total puts the extra row or
+            column at the bottom or right, as TensorFlow does; any stride and
+            dilation) or ``'full'`` (``dilation * (k - 1)`` on each side).
+        groups: ``Cin`` and ``Cout`` must both divide by it; ``groups == Cin`` with
+            ``Cout = m * Cin`` is depthwise with channel multiplier m.
+        padding_mode: ``'zeros'``, ``'reflect'``, ``'replicate'`` (``'edge'``),
+            ``'circular'`` (``'wrap'``), ``'symmetric'`` or ``('constant', value)``.
+        algorithm: force ``'im2col_gemm'``, ``'gemm_1x1'`` or ``'depthwise_direct'``
+            (see :func:`convcore.explain`); None lets the dispatcher choose.
+        out: a C-contiguous array of the output's shape and dtype to write into.
+
+    Returns:
+        ``(N, Cout, Hout, Wout)`` (NHWC: ``(N, Hout, Wout, Cout)``) with
+        ``Hout = floor((H + top + bottom - dilation * (kH - 1) - 1) / sH) + 1``.
+    """
+    return _forward("conv2d", 2, input, weight, bias, stride, padding, dilation, groups,
+                    padding_mode, data_format, algorithm, out)
+
+
+def conv2d_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    stride: IntOrPair = 1,
+    padding: Padding = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    data_format: str = "NCHW",
+    needs: Sequence[str] = ("input", "weight", "bias"),
+    *,
+    algorithm: Optional[str] = None,
+    out: Optional[tuple] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    """Gradients of :func:`conv2d` with respect to its input, weight and bias.
+
+    Args:
+        grad_output: gradient of the loss for conv2d's output, shaped like it.
+        input, weight, and the options: exactly those of the forward call.
+        needs: which of ``'input'``, ``'weight'``, ``'bias'`` to compute.
+        out: optional ``(grad_input, grad_weight, grad_bias)`` arrays (None entries
+            are allocated).
+
+    Returns:
+        ``(grad_input, grad_weight, grad_bias)`` shaped like input, weight and
+        ``(Cout,)``, with None for those not in ``needs``. Padding modes that read
+        a pixel twice (reflect, replicate, circular, symmetric) give that pixel the
+        sum of its shares; constant padding gets no gradient.
+    """
+    return _backward("conv2d", 2, grad_output, input, weight, stride, padding, dilation, groups,
+                     padding_mode, data_format, needs, algorithm, out)
+
+
+def conv1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: Padding = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    data_format: str = "NCL",
+    *,
+    algorithm: Optional[str] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
+
+    ``input`` is ``(N, Cin, L)`` (``data_format='NLC'``: ``(N, L, Cin)``), weight
+    ``(Cout, Cin / groups, k)``; padding is an int, ``(p,)``, ``(left, right)`` or
+    one of the strings of :func:`conv2d`, and every other option means what it
+    means there. Returns ``(N, Cout, Lout)`` (or ``(N, Lout, Cout)``).
+    """
+    return _forward("conv1d", 1, input, weight, bias, stride, padding, dilation, groups,
+                    padding_mode, data_format, algorithm, out)
+
+
+def conv1d_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    stride: IntOrPair = 1,
+    padding: Padding = 0,
+    dilation: IntOrPair = 1,
+    groups: int = 1,
+    padding_mode: PaddingMode = "zeros",
+    data_format: str = "NCL",
+    needs: Sequence[str] = ("input", "weight", "bias"),
+    *,
+    algorithm: Optional[str] = None,
+    out: Optional[tuple] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    """Gradients of :func:`conv1d`; arguments and results as :func:`conv2d_backward`."""
+    return _backward("conv1d", 1, grad_output, input, weight, stride, padding, dilation, groups,
+                     padding_mode, data_format, needs, algorithm, out)
