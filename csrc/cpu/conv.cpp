@@ -49,28 +49,38 @@ struct PatchGeometry {
   }
 };
 
-// One image's channels [c0, c0 + cin_g) seen as the K x P patch matrix,
-// K = (ci, a, b), P = (oh, ow). Gather reads a run of one row; scatter adds
-// into the image (the exact adjoint of gather).
+// Channels [c0, c0 + cin_g) of a run of images seen as the K x (images * P)
+// patch matrix, K = (ci, a, b), columns = (image, oh, ow). Gather reads a
+// run of columns; scatter adds into the images (the exact adjoint of gather).
 template <class T>
 class PatchMatrix {
  public:
-  PatchMatrix(const PatchGeometry& g, T* image, const Act4& s, int64_t c0, T pad_value)
-      : g_(g), image_(image + c0 * s.sc), s_(s), pad_(pad_value) {}
+  PatchMatrix(const PatchGeometry& g, T* first_image, const Act4& s, int64_t c0, T pad_value)
+      : g_(g), image_(first_image + c0 * s.sc), s_(s), pad_(pad_value), pixels_(g.oh * g.ow) {}
 
-  void gather(int64_t kk, int64_t pix0, int64_t count, T* out, int64_t out_stride) const {
-    walk<false>(kk, pix0, count, out, out_stride);
+  void gather(int64_t kk, int64_t col0, int64_t count, T* out, int64_t out_stride) const {
+    for_each_image<false>(kk, col0, count, out, out_stride);
   }
-  void scatter(int64_t kk, int64_t pix0, int64_t count, const T* in, int64_t in_stride) const {
-    walk<true>(kk, pix0, count, const_cast<T*>(in), in_stride);
+  void scatter(int64_t kk, int64_t col0, int64_t count, const T* in, int64_t in_stride) const {
+    for_each_image<true>(kk, col0, count, const_cast<T*>(in), in_stride);
   }
 
  private:
   template <bool Scatter>
-  void walk(int64_t kk, int64_t pix0, int64_t count, T* buf, int64_t bstride) const {
+  void for_each_image(int64_t kk, int64_t col0, int64_t count, T* buf, int64_t bstride) const {
+    while (count > 0) {
+      const int64_t img = col0 / pixels_, pix = col0 % pixels_;
+      const int64_t len = std::min(count, pixels_ - pix);
+      walk<Scatter>(image_ + img * s_.sn, kk, pix, len, buf, bstride);
+      col0 += len, count -= len, buf += len * bstride;
+    }
+  }
+
+  template <bool Scatter>
+  void walk(T* image, int64_t kk, int64_t pix0, int64_t count, T* buf, int64_t bstride) const {
     const int64_t taps = g_.kh * g_.kw;
     const int64_t ci = kk / taps, a = (kk % taps) / g_.kw, b = kk % g_.kw;
-    T* plane = image_ + ci * s_.sc;
+    T* plane = image + ci * s_.sc;
     const int64_t* cols = g_.col_src.data() + b * g_.ow;
     const int64_t lo = g_.ow_lo[b], hi = g_.ow_hi[b];
     const int64_t col0 = b * g_.dil_w - g_.pad_left;
@@ -119,6 +129,7 @@ class PatchMatrix {
   T* image_;
   Act4 s_;
   T pad_;
+  int64_t pixels_;
 };
 
 // B = patch matrix (K x P): the forward pass.
@@ -160,56 +171,89 @@ class TransposedPatchPacker final : public BPacker<T> {
   const PatchMatrix<T>& m_;
 };
 
+// B(p, j) = data[p * rs + image(c) * image_stride + pixel(c) * cs], c = first_col + j:
+// grad_output (or a 1x1 input) as channels x (image, pixel) columns.
+template <class T>
+class ImagesB final : public BPacker<T> {
+ public:
+  ImagesB(const T* data, int64_t rs, int64_t cs, int64_t image_stride, int64_t pixels,
+          int64_t first_col = 0)
+      : data_(data), rs_(rs), cs_(cs), image_stride_(image_stride), pixels_(pixels),
+        first_col_(first_col) {}
+
+  void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, T* dst) const override {
+    const auto& kern = kernels().gemm<T>();
+    for (int64_t q = 0; q * nr < nc;) {
+      const int64_t col = first_col_ + j0 + q * nr;
+      const int64_t pix = col % pixels_;
+      // Whole panels inside one image go through the ISA packer in one call.
+      const int64_t panels = std::min((pixels_ - pix) / nr, (nc - q * nr) / nr);
+      if (panels > 0) {
+        kern.pack_b(kc, panels * nr, at(k0, col), rs_, cs_, dst + q * kc * nr);
+        q += panels;
+        continue;
+      }
+      T* panel = dst + q * kc * nr;
+      const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
+      for (int64_t jj = 0; jj < nr; ++jj) {
+        const T* src = jj < cols ? at(k0, col + jj) : nullptr;
+        for (int64_t p = 0; p < kc; ++p) panel[p * nr + jj] = src ? src[p * rs_] : T(0);
+      }
+      ++q;
+    }
+  }
+
+ private:
+  const T* at(int64_t row, int64_t col) const {
+    return data_ + row * rs_ + (col / pixels_) * image_stride_ + (col % pixels_) * cs_;
+  }
+  const T* data_;
+  int64_t rs_, cs_, image_stride_, pixels_, first_col_;
+};
+
 template <class T>
 T* data_of(const TensorView& t) { return t.ptr<T>(); }
 
-// Runs fn(image, gemm_threads) for every image: images in parallel when they
-// share out evenly, else one image at a time with a multi-threaded GEMM.
-template <class Fn>
-void for_each_image(int64_t n, int threads, Fn&& fn) {
-  if (threads > 1 && n >= threads && (n % threads == 0 || n >= 4 * threads)) {
-    parallel_for(n, threads, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) fn(i, 1);
-    });
-  } else {
-    for (int64_t i = 0; i < n; ++i) fn(i, threads);
-  }
+// Memory offset of each (image, pixel) column relative to image 0.
+std::vector<int64_t> column_offsets(int64_t images, int64_t pixels, const Act4& s) {
+  std::vector<int64_t> off(images * pixels);
+  for (int64_t n = 0; n < images; ++n)
+    for (int64_t p = 0; p < pixels; ++p) off[n * pixels + p] = n * s.sn + p * s.sw;
+  return off;
 }
 
+// Images in parallel when they share out evenly between the threads, else
+// one run of images with multi-threaded GEMMs.
 bool images_in_parallel(int64_t n, int threads) {
   return threads > 1 && n >= threads && (n % threads == 0 || n >= 4 * threads);
 }
 
-template <class T>
-void zero_image(T* img, const Act4& s) {
-  // Outputs are allocated contiguous in their layout, so an image is one block.
-  std::fill(img, img + s.c * s.h * s.w, T(0));
-}
-
 }  // namespace
 
+// One GEMM per group over all images at once: C = W_g (Cout_g x K) times the
+// patch matrix (K x N*P), so small images still fill whole register tiles and
+// the threads share the columns.
 template <class T>
 void conv_gemm_forward(const ConvProblem& prob, bool pointwise, const TensorView& x,
                        const TensorView& w, const T* bias, const TensorView& y, int threads) {
   const Act4 xs = act4_of(x, prob.p.nhwc), ys = act4_of(y, prob.p.nhwc);
   const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
+  if (prob.n == 0) return;
   const PatchGeometry geom(prob);
-  for_each_image(prob.n, threads, [&](int64_t n, int gemm_threads) {
-    T* x_img = data_of<T>(x) + n * xs.sn;
-    for (int64_t g = 0; g < G; ++g) {
-      PatchMatrix<T> patches(geom, x_img, xs, g * prob.cin_g(), T(prob.p.pad_value));
-      PatchPacker<T> patch_packer(patches);
-      StridedB<T> plain_packer(x_img + g * prob.cin_g() * xs.sc, xs.sc, xs.sw);
-      GemmOperands<T> op;
-      op.m = prob.cout_g(), op.n = P, op.k = K;
-      op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = K, op.csa = 1;
-      op.b = pointwise ? static_cast<const BPacker<T>*>(&plain_packer) : &patch_packer;
-      op.c = data_of<T>(y) + n * ys.sn + g * prob.cout_g() * ys.sc, op.rsc = ys.sc,
-      op.csc = ys.sw;
-      op.bias = bias ? bias + g * prob.cout_g() : nullptr;
-      gemm(op, gemm_threads);
-    }
-  });
+  const std::vector<int64_t> offsets = column_offsets(prob.n, P, ys);
+  for (int64_t g = 0; g < G; ++g) {
+    PatchMatrix<T> patches(geom, data_of<T>(x), xs, g * prob.cin_g(), T(prob.p.pad_value));
+    PatchPacker<T> patch_packer(patches);
+    ImagesB<T> plain_packer(data_of<T>(x) + g * prob.cin_g() * xs.sc, xs.sc, xs.sw, xs.sn, P);
+    GemmOperands<T> op;
+    op.m = prob.cout_g(), op.n = prob.n * P, op.k = K;
+    op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = K, op.csa = 1;
+    op.b = pointwise ? static_cast<const BPacker<T>*>(&plain_packer) : &patch_packer;
+    op.c = data_of<T>(y) + g * prob.cout_g() * ys.sc, op.rsc = ys.sc;
+    op.col_offset = offsets.data();
+    op.bias = bias ? bias + g * prob.cout_g() : nullptr;
+    gemm(op, threads);
+  }
 }
 
 int64_t conv_col_tile_bytes(const ConvProblem& prob) {
@@ -223,38 +267,49 @@ int64_t conv_col_tile_bytes(const ConvProblem& prob) {
   return K * pixels * elem;
 }
 
+// Per run of images: tiles of (image, pixel) columns of W_g^T * grad_output
+// go through a bounded scratch tile and are scattered back (col2im) while
+// still in cache; 1x1 writes the GEMM result straight into grad_input.
 template <class T>
 void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const TensorView& gy,
                               const TensorView& w, const TensorView& gx, int threads) {
   const Act4 gs = act4_of(gy, prob.p.nhwc), xs = act4_of(gx, prob.p.nhwc);
   const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
-  const int64_t tile_pixels = conv_col_tile_bytes(prob) / sizeof(T) / std::max<int64_t>(K, 1);
+  const int64_t tile_cols = conv_col_tile_bytes(prob) / sizeof(T) / std::max<int64_t>(K, 1);
   const PatchGeometry geom(prob);
-  for_each_image(prob.n, threads, [&](int64_t n, int gemm_threads) {
-    T* gx_img = data_of<T>(gx) + n * xs.sn;
-    const T* gy_img = data_of<T>(gy) + n * gs.sn;
-    if (!pointwise) zero_image(gx_img, xs);
-    T* tile = pointwise ? nullptr : scratch_as<T>(Scratch::tile, K * tile_pixels);
-    for (int64_t g = 0; g < G; ++g) {
-      GemmOperands<T> op;
-      op.k = prob.cout_g();
-      op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = 1, op.csa = K;  // W_g^T
-      const T* gy_g = gy_img + g * prob.cout_g() * gs.sc;
-      if (pointwise) {
-        StridedB<T> packer(gy_g, gs.sc, gs.sw);
-        op.m = prob.cin_g(), op.n = P, op.b = &packer;
-        op.c = gx_img + g * prob.cin_g() * xs.sc, op.rsc = xs.sc, op.csc = xs.sw;
-        gemm(op, gemm_threads);
-        continue;
-      }
-      PatchMatrix<T> patches(geom, gx_img, xs, g * prob.cin_g(), T(0));
-      for (int64_t j0 = 0; j0 < P; j0 += tile_pixels) {
-        const int64_t cnt = std::min(tile_pixels, P - j0);
-        StridedB<T> packer(gy_g + j0 * gs.sw, gs.sc, gs.sw);
-        op.m = K, op.n = cnt, op.b = &packer;
-        op.c = tile, op.rsc = cnt, op.csc = 1;
-        gemm(op, gemm_threads);
-        for (int64_t kk = 0; kk < K; ++kk) patches.scatter(kk, j0, cnt, tile + kk * cnt, 1);
+  const bool split_images = images_in_parallel(prob.n, threads);
+  const int64_t runs = split_images ? threads : 1;
+  const int gemm_threads = split_images ? 1 : threads;
+  const std::vector<int64_t> offsets = column_offsets(prob.n, P, xs);
+  parallel_for(runs, threads, [&](int64_t rb, int64_t re, int) {
+    for (int64_t run = rb; run < re; ++run) {
+      const int64_t n0 = prob.n * run / runs, n1 = prob.n * (run + 1) / runs;
+      const int64_t cols = (n1 - n0) * P;
+      T* gx_run = data_of<T>(gx) + n0 * xs.sn;
+      const T* gy_run = data_of<T>(gy) + n0 * gs.sn;
+      if (!pointwise) std::fill(gx_run, gx_run + (n1 - n0) * xs.sn, T(0));
+      T* tile = pointwise ? nullptr : scratch_as<T>(Scratch::tile, K * tile_cols);
+      for (int64_t g = 0; g < G; ++g) {
+        GemmOperands<T> op;
+        op.k = prob.cout_g();
+        op.a = data_of<T>(w) + g * prob.cout_g() * K, op.rsa = 1, op.csa = K;  // W_g^T
+        const T* gy_g = gy_run + g * prob.cout_g() * gs.sc;
+        if (pointwise) {
+          ImagesB<T> packer(gy_g, gs.sc, gs.sw, gs.sn, P);
+          op.m = prob.cin_g(), op.n = cols, op.b = &packer;
+          op.c = gx_run + g * prob.cin_g() * xs.sc, op.rsc = xs.sc, op.col_offset = offsets.data();
+          gemm(op, gemm_threads);
+          continue;
+        }
+        PatchMatrix<T> patches(geom, gx_run, xs, g * prob.cin_g(), T(0));
+        for (int64_t j0 = 0; j0 < cols; j0 += tile_cols) {
+          const int64_t cnt = std::min(tile_cols, cols - j0);
+          ImagesB<T> packer(gy_g, gs.sc, gs.sw, gs.sn, P, j0);
+          op.m = K, op.n = cnt, op.b = &packer;
+          op.c = tile, op.rsc = cnt, op.csc = 1;
+          gemm(op, gemm_threads);
+          for (int64_t kk = 0; kk < K; ++kk) patches.scatter(kk, j0, cnt, tile + kk * cnt, 1);
+        }
       }
     }
   });
@@ -313,11 +368,12 @@ namespace {
 // The padded input plane of one channel (every padding mode applied), and
 // the fold that sends a padded-plane gradient back to the pixels it read.
 struct PaddedPlane {
-  int64_t hp, wp;
+  int64_t hp, wp, ld, pad_left;  // ld: row stride, with the slack the kernels read
   std::vector<int64_t> rows, cols;  // padded index -> source index or -1
 
   explicit PaddedPlane(const ConvProblem& prob)
-      : hp(prob.h + prob.p.pad[0] + prob.p.pad[1]), wp(prob.w + prob.p.pad[2] + prob.p.pad[3]) {
+      : hp(prob.h + prob.p.pad[0] + prob.p.pad[1]), wp(prob.w + prob.p.pad[2] + prob.p.pad[3]),
+        ld(depthwise_row_stride(wp, dtype_size(prob.dtype))), pad_left(prob.p.pad[2]) {
     rows.resize(hp);
     cols.resize(wp);
     for (int64_t i = 0; i < hp; ++i) rows[i] = source_index(i - prob.p.pad[0], prob.h, prob.p.pad_mode);
@@ -327,13 +383,21 @@ struct PaddedPlane {
   template <class T>
   void fill(const T* src, const Act4& s, T pad, T* dst) const {
     for (int64_t i = 0; i < hp; ++i) {
-      T* d = dst + i * wp;
+      T* d = dst + i * ld;
+      std::fill(d + wp, d + ld, T(0));
       if (rows[i] < 0) {
         std::fill(d, d + wp, pad);
         continue;
       }
       const T* row = src + rows[i] * s.sh;
-      for (int64_t j = 0; j < wp; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
+      const int64_t left = pad_left, width = s.w;
+      for (int64_t j = 0; j < left; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
+      if (s.sw == 1) {
+        std::memcpy(d + left, row, width * sizeof(T));
+      } else {
+        for (int64_t j = 0; j < width; ++j) d[left + j] = row[j * s.sw];
+      }
+      for (int64_t j = left + width; j < wp; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
     }
   }
 
@@ -344,8 +408,10 @@ struct PaddedPlane {
     for (int64_t i = 0; i < hp; ++i) {
       if (rows[i] < 0) continue;
       T* row = dst + rows[i] * s.sh;
+      const T* g = grad + i * ld;
+      for (int64_t j = 0; j < s.w; ++j) row[j * s.sw] += g[pad_left + j];
       for (int64_t j = 0; j < wp; ++j)
-        if (cols[j] >= 0) row[cols[j] * s.sw] += grad[i * wp + j];
+        if ((j < pad_left || j >= pad_left + s.w) && cols[j] >= 0) row[cols[j] * s.sw] += g[j];
     }
   }
 };
@@ -388,20 +454,25 @@ void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const 
                             const T* bias, const TensorView& y, int threads) {
   const Act4 xs = act4_of(x, prob.p.nhwc), ys = act4_of(y, prob.p.nhwc);
   const PaddedPlane plane(prob);
-  const DepthwiseRow r = depthwise_row(prob, plane.wp);
+  const DepthwiseRow r = depthwise_row(prob, plane.ld);
   const auto& kern = kernels().depthwise<T>();
   const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
   for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
-    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.wp);
+    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.ld);
     const RowAccess<T> rows{ys, scratch_as<T>(Scratch::row, prob.ow)};
     plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
     for (int64_t t = 0; t < mult; ++t) {
       const int64_t co = c * mult + t;
       T* out = data_of<T>(y) + n * ys.sn + co * ys.sc;
+      if (ys.sw == 1 && !bias) {
+        kern.forward_plane(r, prob.oh, prob.p.stride[0], padded, data_of<T>(w) + co * taps, out,
+                           ys.sh);
+        continue;
+      }
       for (int64_t oh = 0; oh < prob.oh; ++oh) {
         T* row = rows.row(out, oh);
-        kern.forward_row(r, padded + oh * prob.p.stride[0] * plane.wp,
-                         data_of<T>(w) + co * taps, row);
+        kern.forward_plane(r, 1, 0, padded + oh * prob.p.stride[0] * plane.ld,
+                           data_of<T>(w) + co * taps, row, 0);
         if (bias)
           for (int64_t j = 0; j < prob.ow; ++j) row[j] += bias[co];
         rows.flush(out, oh, prob.ow);
@@ -410,60 +481,97 @@ void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const 
   });
 }
 
+// Stride 1: the padded-plane gradient is the full correlation of grad_output
+// with the flipped kernel, i.e. the forward row kernel over grad_output padded
+// by the dilated kernel extent. Other strides scatter row by row.
 template <class T>
 void conv_depthwise_backward_input(const ConvProblem& prob, const TensorView& gy,
                                    const TensorView& w, const TensorView& gx, int threads) {
   const Act4 gs = act4_of(gy, prob.p.nhwc), xs = act4_of(gx, prob.p.nhwc);
   const PaddedPlane plane(prob);
-  const DepthwiseRow r = depthwise_row(prob, plane.wp);
   const auto& kern = kernels().depthwise<T>();
   const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
+  const bool unit_stride = prob.p.stride[0] == 1 && prob.p.stride[1] == 1;
+  const int64_t eh = (prob.kh - 1) * prob.p.dilation[0], ew = (prob.kw - 1) * prob.p.dilation[1];
+  const int64_t gh = prob.oh + 2 * eh, gw_ = prob.ow + 2 * ew;  // padded grad_output plane
+  const int64_t gld = depthwise_row_stride(gw_, sizeof(T));
+  const DepthwiseRow scatter_row = depthwise_row(prob, plane.ld);
+  const DepthwiseRow full_row{plane.wp, prob.kh, prob.kw, prob.p.dilation[0],
+                              prob.p.dilation[1], 1, gld};
+  std::vector<T> flipped(prob.cout * taps);
+  for (int64_t co = 0; co < prob.cout; ++co)
+    for (int64_t t = 0; t < taps; ++t)
+      flipped[co * taps + t] = data_of<T>(w)[co * taps + taps - 1 - t];
+
   for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
-    T* grad = scratch_as<T>(Scratch::plane_grad, plane.hp * plane.wp);
-    const RowAccess<T> rows{gs, scratch_as<T>(Scratch::row, prob.ow)};
-    std::fill(grad, grad + plane.hp * plane.wp, T(0));
+    T* grad = scratch_as<T>(Scratch::plane_grad, plane.hp * plane.ld);
+    T* row_buf = scratch_as<T>(Scratch::row, std::max(prob.ow, plane.wp));
+    const RowAccess<T> rows{gs, row_buf};
+    if (!unit_stride) std::fill(grad, grad + plane.hp * plane.ld, T(0));
+    T* padded_gy = unit_stride ? scratch_as<T>(Scratch::plane, gh * gld) : nullptr;
+    if (unit_stride) std::fill(padded_gy, padded_gy + gh * gld, T(0));
     for (int64_t t = 0; t < mult; ++t) {
       const int64_t co = c * mult + t;
       const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
-      for (int64_t oh = 0; oh < prob.oh; ++oh)
-        kern.backward_input_row(r, rows.read(gy_plane, oh, prob.ow), data_of<T>(w) + co * taps,
-                                grad + oh * prob.p.stride[0] * plane.wp);
+      if (!unit_stride) {
+        for (int64_t oh = 0; oh < prob.oh; ++oh)
+          kern.backward_input_row(scatter_row, rows.read(gy_plane, oh, prob.ow),
+                                  data_of<T>(w) + co * taps, grad + oh * prob.p.stride[0] * plane.ld);
+        continue;
+      }
+      for (int64_t oh = 0; oh < prob.oh; ++oh) {
+        const T* src = rows.read(gy_plane, oh, prob.ow);
+        std::copy(src, src + prob.ow, padded_gy + (oh + eh) * gld + ew);
+      }
+      if (t == 0) {
+        kern.forward_plane(full_row, plane.hp, 1, padded_gy, flipped.data() + co * taps, grad,
+                           plane.ld);
+        continue;
+      }
+      for (int64_t i = 0; i < plane.hp; ++i) {
+        T* dst = grad + i * plane.ld;
+        kern.forward_plane(full_row, 1, 0, padded_gy + i * gld, flipped.data() + co * taps,
+                           row_buf, 0);
+        for (int64_t j = 0; j < plane.wp; ++j) dst[j] += row_buf[j];
+      }
     }
     plane.fold(grad, data_of<T>(gx) + n * xs.sn + c * xs.sc, xs);
   });
 }
 
+// Threads own channels, so each weight gradient is summed over all images by
+// one thread, in image order, with no partial buffers.
 template <class T>
 void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x,
                                     const TensorView& gy, const TensorView& gw, int threads) {
   const Act4 xs = act4_of(x, prob.p.nhwc), gs = act4_of(gy, prob.p.nhwc);
   const PaddedPlane plane(prob);
-  const DepthwiseRow r = depthwise_row(prob, plane.wp);
+  const DepthwiseRow r = depthwise_row(prob, plane.ld);
   const auto& kern = kernels().depthwise<T>();
-  const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw, wsize = prob.cout * taps;
+  const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
   T* result = data_of<T>(gw);
-  std::vector<T*> partial(std::max(1, threads), nullptr);
-  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int t) {
-    if (!partial[t]) {
-      partial[t] = t == 0 ? result : scratch_as<T>(Scratch::partial, wsize);
-      std::fill(partial[t], partial[t] + wsize, T(0));
-    }
-    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.wp);
-    const RowAccess<T> rows{gs, scratch_as<T>(Scratch::row, prob.ow)};
-    plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
-    for (int64_t t2 = 0; t2 < mult; ++t2) {
-      const int64_t co = c * mult + t2;
-      const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
-      for (int64_t oh = 0; oh < prob.oh; ++oh)
-        kern.backward_weight_row(r, rows.read(gy_plane, oh, prob.ow),
-                                 padded + oh * prob.p.stride[0] * plane.wp,
-                                 partial[t] + co * taps);
+  std::fill(result, result + prob.cout * taps, T(0));
+  parallel_for(prob.cin, threads, [&](int64_t cb, int64_t ce, int) {
+    T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.ld);
+    T* gy_rows = scratch_as<T>(Scratch::plane_grad, prob.oh * prob.ow);
+    const bool dense = gs.sw == 1 && gs.sh == prob.ow;
+    // Images outer: a thread's channels of one image are contiguous in memory.
+    for (int64_t n = 0; n < prob.n; ++n) {
+      for (int64_t c = cb; c < ce; ++c) {
+        plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
+        for (int64_t t = 0; t < mult; ++t) {
+          const int64_t co = c * mult + t;
+          const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
+          if (!dense)
+            for (int64_t i = 0; i < prob.oh; ++i)
+              for (int64_t j = 0; j < prob.ow; ++j)
+                gy_rows[i * prob.ow + j] = gy_plane[i * gs.sh + j * gs.sw];
+          kern.backward_weight_plane(r, prob.oh, prob.p.stride[0], dense ? gy_plane : gy_rows,
+                                     padded, result + co * taps);
+        }
+      }
     }
   });
-  if (!partial[0]) std::fill(result, result + wsize, T(0));
-  for (size_t t = 1; t < partial.size(); ++t)
-    if (partial[t])
-      for (int64_t i = 0; i < wsize; ++i) result[i] += partial[t][i];
 }
 
 template <class T>

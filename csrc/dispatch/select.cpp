@@ -5,6 +5,7 @@
 #include "core/parallel.h"
 #include "cpu/conv.h"
 #include "cpu/gemm/gemm.h"
+#include "cpu/kernels/kernels.h"
 
 namespace convcore {
 namespace {
@@ -45,7 +46,7 @@ int64_t workspace_bytes(Algo algo, const ConvProblem& prob, ConvPass pass) {
   const int64_t elem = dtype_size(prob.dtype);
   if (algo == Algo::depthwise_direct) {
     const int64_t plane = (prob.h + prob.p.pad[0] + prob.p.pad[1]) *
-                          (prob.w + prob.p.pad[2] + prob.p.pad[3]);
+                          cpu::depthwise_row_stride(prob.w + prob.p.pad[2] + prob.p.pad[3], elem);
     const int64_t weights = pass == ConvPass::backward_weight ? prob.cout * prob.kh * prob.kw : 0;
     return (plane + prob.ow + weights) * elem;
   }

@@ -38,8 +38,9 @@ struct GemmOperands {
   const T* a = nullptr;  // A(i, p) = a[i * rsa + p * csa]
   int64_t rsa = 0, csa = 0;
   const BPacker<T>* b = nullptr;
-  T* c = nullptr;  // C(i, j) = c[i * rsc + j * csc]
+  T* c = nullptr;  // C(i, j) = c[i * rsc + j * csc], or c[i * rsc + col_offset[j]]
   int64_t rsc = 0, csc = 1;
+  const int64_t* col_offset = nullptr;  // columns scattered over memory (batched images)
   const T* bias = nullptr;  // added to row i once, or null
 };
 

@@ -25,11 +25,23 @@ Blocking blocking_for(int mr, int nr, int64_t elem_size) {
 }
 
 template <class T>
+int64_t column_offset(const GemmOperands<T>& op, int64_t j) {
+  return op.col_offset ? op.col_offset[j] : j * op.csc;
+}
+
+// True when columns [j, j + n) of C are consecutive in memory.
+template <class T>
+bool unit_columns(const GemmOperands<T>& op, int64_t j, int64_t n) {
+  if (!op.col_offset) return op.csc == 1;
+  return op.col_offset[j + n - 1] - op.col_offset[j] == n - 1;
+}
+
+template <class T>
 void scale_rows(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
   for (int64_t i = m0; i < m1; ++i) {
     const T add = op.bias ? op.bias[i] : T(0);
     for (int64_t j = n0; j < n1; ++j) {
-      T& cij = op.c[i * op.rsc + j * op.csc];
+      T& cij = op.c[i * op.rsc + column_offset(op, j)];
       cij = (op.beta == T(0) ? T(0) : op.beta * cij) + add;
     }
   }
@@ -45,7 +57,6 @@ void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, 
   T* pack_a = scratch_as<T>(Scratch::pack_a, blk.mc * blk.kc);
   T* pack_b = scratch_as<T>(Scratch::pack_b, blk.kc * blk.nc);
   alignas(64) T tile[32 * 64];
-  const bool unit_cols = op.csc == 1;
 
   for (int64_t jc = n0; jc < n1; jc += blk.nc) {
     const int64_t nc = std::min(blk.nc, n1 - jc);
@@ -60,21 +71,23 @@ void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, 
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t nrr = std::min<int64_t>(nr, nc - jr);
           const T* bp = pack_b + jr * kc;
+          const bool direct = nrr == nr && unit_columns(op, jc + jr, nr);
           for (int64_t ir = 0; ir < mc; ir += mr) {
             const int64_t mrr = std::min<int64_t>(mr, mc - ir);
             const T* ap = pack_a + ir * kc;
             const T* bias_i = bias ? bias + ic + ir : nullptr;
-            T* cij = op.c + (ic + ir) * op.rsc + (jc + jr) * op.csc;
-            if (unit_cols && mrr == mr && nrr == nr) {
+            T* ci = op.c + (ic + ir) * op.rsc;
+            if (direct && mrr == mr) {
+              T* cij = ci + column_offset(op, jc + jr);
               kern.ukernel(kc, ap, bp, cij, op.rsc, op.alpha, beta, bias_i);
               continue;
             }
-            // Edge tile or strided C: compute into a local tile, then merge.
+            // Edge tile or scattered columns: compute into a local tile, then merge.
             kern.ukernel(kc, ap, bp, tile, nr, op.alpha, T(0), nullptr);
             for (int64_t i = 0; i < mrr; ++i) {
               const T add = bias_i ? bias_i[i] : T(0);
               for (int64_t j = 0; j < nrr; ++j) {
-                T& dst = cij[i * op.rsc + j * op.csc];
+                T& dst = ci[i * op.rsc + column_offset(op, jc + jr + j)];
                 dst = tile[i * nr + j] + add + (beta == T(0) ? T(0) : beta * dst);
               }
             }

@@ -24,6 +24,9 @@ struct GemmKernel {
 
 // Geometry of one output row of a depthwise convolution over an explicitly
 // padded input plane (every padding mode was applied when the plane was built).
+// The kernels read whole vectors of the plane past a row's last tap, so
+// each padded row must hold at least (kw-1)*dw + (width-1)*stride_w + 1 + 64
+// bytes of finite values (depthwise_row_stride() gives such a stride).
 struct DepthwiseRow {
   int64_t width;       // output columns
   int64_t kh, kw;      // kernel
@@ -32,14 +35,23 @@ struct DepthwiseRow {
   int64_t row_stride;  // elements between rows of the padded plane
 };
 
+inline int64_t depthwise_row_stride(int64_t padded_width, int64_t elem_size) {
+  const int64_t v = 64 / elem_size;
+  return (padded_width + v - 1) / v * v + v;
+}
+
 template <class T>
 struct DepthwiseKernels {
-  // y[j] = sum_{a,b} w[a*kw + b] * x[a*dh*row_stride + j*stride_w + b*dw]
-  void (*forward_row)(const DepthwiseRow& r, const T* x, const T* w, T* y) = nullptr;
+  // y[i*y_row_stride + j] = sum_{a,b} w[a*kw + b] *
+  //     x[(i*stride_h + a*dh)*row_stride + j*stride_w + b*dw]  for i < rows
+  void (*forward_plane)(const DepthwiseRow& r, int64_t rows, int64_t stride_h, const T* x,
+                        const T* w, T* y, int64_t y_row_stride) = nullptr;
   // gx[a*dh*row_stride + j*stride_w + b*dw] += w[a*kw + b] * gy[j]
   void (*backward_input_row)(const DepthwiseRow& r, const T* gy, const T* w, T* gx) = nullptr;
-  // gw[a*kw + b] += sum_j gy[j] * x[a*dh*row_stride + j*stride_w + b*dw]
-  void (*backward_weight_row)(const DepthwiseRow& r, const T* gy, const T* x, T* gw) = nullptr;
+  // gw[a*kw + b] += sum_{i < rows, j} gy[i*width + j] *
+  //                   x[(i*stride_h + a*dh)*row_stride + j*stride_w + b*dw]
+  void (*backward_weight_plane)(const DepthwiseRow& r, int64_t rows, int64_t stride_h,
+                                const T* gy, const T* x, T* gw) = nullptr;
 };
 
 struct KernelTable {

@@ -24,6 +24,13 @@ template <> struct Vec<float> {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // The first n (< lanes) elements; the rest read as zero / are left alone.
+  static reg load_n(const float* p, int64_t n) { return _mm256_maskload_ps(p, mask(n)); }
+  static void store_n(float* p, reg v, int64_t n) { _mm256_maskstore_ps(p, mask(n), v); }
+  static __m256i mask(int64_t n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+  }
 };
 
 template <> struct Vec<double> {
@@ -39,6 +46,11 @@ template <> struct Vec<double> {
   static double sum(reg v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+  static reg load_n(const double* p, int64_t n) { return _mm256_maskload_pd(p, mask(n)); }
+  static void store_n(double* p, reg v, int64_t n) { _mm256_maskstore_pd(p, mask(n), v); }
+  static __m256i mask(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
   }
 };
 

@@ -19,6 +19,10 @@ template <> struct Vec<float> {
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static float sum(reg v) { return _mm512_reduce_add_ps(v); }
+  // The first n (< lanes) elements; the rest read as zero / are left alone.
+  static reg load_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(mask(n), p); }
+  static void store_n(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, mask(n), v); }
+  static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
 };
 
 template <> struct Vec<double> {
@@ -32,6 +36,9 @@ template <> struct Vec<double> {
   static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
   static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
   static double sum(reg v) { return _mm512_reduce_add_pd(v); }
+  static reg load_n(const double* p, int64_t n) { return _mm512_maskz_loadu_pd(mask(n), p); }
+  static void store_n(double* p, reg v, int64_t n) { _mm512_mask_storeu_pd(p, mask(n), v); }
+  static __mmask8 mask(int64_t n) { return static_cast<__mmask8>((1u << n) - 1); }
 };
 
 // Register tiles (MR rows x NV vectors): 32 zmm registers hold MR*NV

@@ -26,6 +26,14 @@ template <class T> struct Vec {
     return a;
   }
   static T sum(reg a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
+  static reg load_n(const T* p, int64_t n) {
+    reg r = zero();
+    for (int64_t i = 0; i < n; ++i) r.v[i] = p[i];
+    return r;
+  }
+  static void store_n(T* p, reg a, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) p[i] = a.v[i];
+  }
 };
 
 template <class T> struct GemmTile { static constexpr int mr = 4, nv = 2; };
