@@ -34,9 +34,13 @@ TensorView view_of(const py::array& a, const std::string& op, const char* name) 
   t.data = const_cast<void*>(a.data());
   t.dtype = *dt;
   t.ndim = static_cast<int>(a.ndim());
-  for (int i = 0; i < t.ndim; ++i) {
+  // NumPy may give size-1 axes any stride (0 after arr[None]); kernels get
+  // the canonical C-contiguous strides, which address the same elements.
+  int64_t stride = 1;
+  for (int i = t.ndim - 1; i >= 0; --i) {
     t.sizes[i] = a.shape(i);
-    t.strides[i] = a.strides(i) / a.itemsize();
+    t.strides[i] = stride;
+    stride *= t.sizes[i];
   }
   return t;
 }

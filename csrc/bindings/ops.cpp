@@ -78,6 +78,15 @@ py::tuple conv2d_backward(const py::array& grad_output, const py::array& input,
   return py::make_tuple(gx, gw, gb);
 }
 
+// Validates a call's arrays and options without computing anything.
+void check_conv(const py::array& input, const py::array& weight,
+                const std::optional<py::array>& bias, const ConvParams& p) {
+  const TensorView x = view_of(input, p.op, "input"), w = view_of(weight, p.op, "weight");
+  std::optional<TensorView> b;
+  if (bias) b = view_of(*bias, p.op, "bias");
+  conv_problem(p, x, w, b ? &*b : nullptr);
+}
+
 }  // namespace
 
 void bind_ops(py::module_& m) {
@@ -103,6 +112,8 @@ void bind_ops(py::module_& m) {
       .def_readwrite("spatial_dims", &ConvParams::spatial_dims)
       .def_readwrite("op", &ConvParams::op);
 
+  m.def("check_conv", &check_conv, py::arg("input"), py::arg("weight"), py::arg("bias"),
+        py::arg("params"));
   m.def("conv2d", &conv2d, py::arg("input"), py::arg("weight"), py::arg("bias"),
         py::arg("params"), py::arg("algorithm") = py::none(), py::arg("out") = py::none());
   m.def("conv2d_backward", &conv2d_backward, py::arg("grad_output"), py::arg("input"),

@@ -39,7 +39,11 @@ class ThreadPool {
     stop_workers();
     size_ = threads;
     stopping_ = false;
-    for (int i = 1; i < threads; ++i) workers_.emplace_back([this, i] { worker_loop(i); });
+    // New workers start from the current generation: an earlier region's
+    // task must never look new to them.
+    const uint64_t now = generation_.load();
+    for (int i = 1; i < threads; ++i)
+      workers_.emplace_back([this, i, now] { worker_loop(i, now); });
   }
 
   void run(int64_t n, int chunks, const RangeFn& fn) {
@@ -82,8 +86,7 @@ class ThreadPool {
     inside_task_ = false;
   }
 
-  void worker_loop(int index) {
-    uint64_t seen = 0;
+  void worker_loop(int index, uint64_t seen) {
     for (;;) {
       uint64_t gen = 0;
       for (int spin = 0; spin < 20000; ++spin) {

@@ -302,8 +302,11 @@ void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const Ten
           continue;
         }
         PatchMatrix<T> patches(geom, gx_run, xs, g * prob.cin_g(), T(0));
-        for (int64_t j0 = 0; j0 < cols; j0 += tile_cols) {
-          const int64_t cnt = std::min(tile_cols, cols - j0);
+        // Tiles hold whole images or start at an image's first pixel, so every
+        // pixel's shares are summed in the same order whatever else is in the batch.
+        const int64_t whole = tile_cols / P * P;
+        for (int64_t j0 = 0, cnt = 0; j0 < cols; j0 += cnt) {
+          cnt = whole > 0 ? std::min(whole, cols - j0) : std::min(tile_cols, P - j0 % P);
           ImagesB<T> packer(gy_g, gs.sc, gs.sw, gs.sn, P, j0);
           op.m = K, op.n = cnt, op.b = &packer;
           op.c = tile, op.rsc = cnt, op.csc = 1;

@@ -33,6 +33,13 @@ void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x
 template <class T>
 void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, int threads);
 
+// Row stride of a padded depthwise plane: room for the whole vectors the
+// kernels read past a row's last tap (see cpu/kernels/kernels.h).
+inline int64_t depthwise_row_stride(int64_t padded_width, int64_t elem_size) {
+  const int64_t v = 64 / elem_size;
+  return (padded_width + v - 1) / v * v + v;
+}
+
 // Scratch bytes per thread of the im2col tile used by the backward-input pass.
 int64_t conv_col_tile_bytes(const ConvProblem& prob);
 

@@ -5,7 +5,6 @@
 #include "core/parallel.h"
 #include "cpu/conv.h"
 #include "cpu/gemm/gemm.h"
-#include "cpu/kernels/kernels.h"
 
 namespace convcore {
 namespace {

@@ -25,10 +25,14 @@ std::string shape_str(const std::array<int64_t, 4>& s, const ConvParams& p, bool
 void check_params(const ConvParams& p) {
   const char* axes[2] = {"height", "width"};
   for (int a = 2 - p.spatial_dims; a < 2; ++a) {
-    CC_CHECK_ARG(p.stride[a] > 0 && p.stride[a] <= kMaxDim, p.op,
-                 ": stride must be positive, got ", p.stride[a], " (", axes[a], ")");
-    CC_CHECK_ARG(p.dilation[a] > 0 && p.dilation[a] <= kMaxDim, p.op,
-                 ": dilation must be positive, got ", p.dilation[a], " (", axes[a], ")");
+    CC_CHECK_ARG(p.stride[a] > 0, p.op, ": stride must be positive, got ", p.stride[a], " (",
+                 axes[a], ")");
+    CC_CHECK_ARG(p.stride[a] <= kMaxDim, p.op, ": stride must be at most 2^40, got ",
+                 p.stride[a], " (", axes[a], ")");
+    CC_CHECK_ARG(p.dilation[a] > 0, p.op, ": dilation must be positive, got ", p.dilation[a],
+                 " (", axes[a], ")");
+    CC_CHECK_ARG(p.dilation[a] <= kMaxDim, p.op, ": dilation must be at most 2^40, got ",
+                 p.dilation[a], " (", axes[a], ")");
   }
   const char* sides[4] = {"top", "bottom", "left", "right"};
   for (int i = (p.spatial_dims == 1 ? 2 : 0); i < 4; ++i)
@@ -73,12 +77,16 @@ ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
     prob.n = input[0], prob.cin = input[1], prob.h = input[2], prob.w = input[3];
   }
   prob.cout = weight[0], prob.kh = weight[2], prob.kw = weight[3];
-  for (int64_t v : input)
-    CC_CHECK_ARG(v >= 0 && v <= kMaxDim, p.op, ": input size ", shape_str(input, p, true),
-                 " is too large");
-  for (int64_t v : weight)
-    CC_CHECK_ARG(v >= 0 && v <= kMaxDim, p.op, ": weight size ", shape_str(weight, p, false),
-                 " is too large");
+  for (int64_t v : input) {
+    CC_CHECK_ARG(v >= 0, p.op, ": input size ", shape_str(input, p, true), " is negative");
+    CC_CHECK_ARG(v <= kMaxDim, p.op, ": input size ", shape_str(input, p, true),
+                 " is too large (a dimension above 2^40)");
+  }
+  for (int64_t v : weight) {
+    CC_CHECK_ARG(v >= 0, p.op, ": weight size ", shape_str(weight, p, false), " is negative");
+    CC_CHECK_ARG(v <= kMaxDim, p.op, ": weight size ", shape_str(weight, p, false),
+                 " is too large (a dimension above 2^40)");
+  }
   CC_CHECK_ARG(prob.kh >= 1 && prob.kw >= 1, p.op, ": weight of size ",
                shape_str(weight, p, false), " has an empty kernel");
   CC_CHECK_ARG(prob.cout >= p.groups && prob.cout % p.groups == 0, p.op, ": given groups=",
@@ -93,10 +101,18 @@ ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
                " elements (weight has ", prob.cout, " output channels), but got ", bias_len);
   prob.has_bias = bias_len >= 0;
 
+  CC_CHECK_ARG(prob.h >= 1 && prob.w >= 1, p.op, ": input ", shape_str(input, p, true),
+               " has a zero-size spatial dimension");
+  for (int a = 0; a < 2; ++a) {
+    const int64_t k = a == 0 ? prob.kh : prob.kw;
+    CC_CHECK_ARG(static_cast<long double>(p.dilation[a]) * (k - 1) < 0x1p62L, p.op,
+                 ": the dilated kernel size dilation * (kernel - 1) + 1 = ", p.dilation[a],
+                 " * ", k - 1, " + 1 overflows int64 (above 2^62)");
+  }
   const int64_t keh = effective_kernel(prob.kh, p.dilation[0]);
   const int64_t kew = effective_kernel(prob.kw, p.dilation[1]);
   const int64_t ph = prob.h + p.pad[0] + p.pad[1], pw = prob.w + p.pad[2] + p.pad[3];
-  CC_CHECK_ARG(ph >= keh && pw >= kew && prob.h >= 1 && prob.w >= 1, p.op,
+  CC_CHECK_ARG(ph >= keh && pw >= kew, p.op,
                ": padded input size per channel (", spatial(p, ph, pw),
                ") is smaller than the dilated kernel size (", spatial(p, keh, kew),
                "); input ", shape_str(input, p, true), ", weight ", shape_str(weight, p, false));

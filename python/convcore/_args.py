@@ -29,12 +29,24 @@ def is_int(v: Any) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, (bool, np.bool_))
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def in_int64(values: Sequence[int], name: str, op: str) -> tuple[int, ...]:
+    """The values as ints, ValueError naming `name` if one does not fit int64."""
+    out = tuple(int(v) for v in values)
+    for v in out:
+        if not -_INT64_MAX - 1 <= v <= _INT64_MAX:
+            raise ValueError(f"{op}: {name} value {v} does not fit in a 64-bit integer")
+    return out
+
+
 def int_tuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     """An int, or a sequence of n ints, as an n-tuple (TypeError otherwise)."""
     if is_int(value):
-        return (int(value),) * n
+        return in_int64((value,) * n, name, op)
     if isinstance(value, (tuple, list)) and len(value) == n and all(is_int(v) for v in value):
-        return tuple(int(v) for v in value)
+        return in_int64(value, name, op)
     raise TypeError(f"{op}: {name} must be an int or a sequence of {n} ints, got {value!r}")
 
 
@@ -92,9 +104,14 @@ def spatial_padding(
         if padding == "valid":
             return (0,) * (2 * nd)
         if padding == "same":
+            from .shape import same_padding  # shape.py imports this module
+
             pads: list[int] = []
             for n, k, s, d in zip(sizes, kernel, stride, dilation):
-                pads.extend(_C.same_padding(max(int(n), 0), int(k), int(s), int(d)))
+                if n >= 0 and k >= 1 and s >= 1 and d >= 1:
+                    pads.extend(same_padding(int(n), int(k), int(s), int(d)))
+                else:  # the core names the bad value
+                    pads.extend((0, 0))
             return tuple(pads)
         if padding == "full":
             return tuple(p for k, d in zip(kernel, dilation) for p in (d * (k - 1),) * 2)
@@ -102,9 +119,9 @@ def spatial_padding(
             f"{op}: padding must be 'valid', 'same', 'full', an int or a tuple, got {padding!r}"
         )
     if is_int(padding):
-        return (int(padding),) * (2 * nd)
+        return in_int64((padding,) * (2 * nd), "padding", op)
     if isinstance(padding, (tuple, list)) and all(is_int(p) for p in padding):
-        p = tuple(int(v) for v in padding)
+        p = in_int64(padding, "padding", op)
         if len(p) == nd:
             return tuple(v for v in p for _ in range(2))
         if len(p) == 2 * nd:

@@ -16,12 +16,14 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import _C
+from .shape import conv_output_size
 from ._args import (
     IntOrPair,
     Padding,
     PaddingMode,
     check_out,
     data_format,
+    in_int64,
     int_tuple,
     is_int,
     operand,
@@ -71,6 +73,7 @@ class _ConvCall:
         self.nhwc = data_format(fmt, _LAYOUTS[nd], op)
         if not is_int(groups):
             raise TypeError(f"{op}: groups must be an int, got {groups!r}")
+        in_int64((groups,), "groups", op)
         s = int_tuple(stride, nd, "stride", op)
         d = int_tuple(dilation, nd, "dilation", op)
         batched = tuple(x_shape) if not self.unbatched else (1,) + tuple(x_shape)
@@ -103,10 +106,36 @@ class _ConvCall:
     def weight4d(self, w: np.ndarray) -> np.ndarray:
         return w[:, :, None, :] if self.nd == 1 and w.ndim == 3 else w
 
-    def out_view(self, out: Optional[np.ndarray], name: str, inputs: tuple, weight: bool = False) -> Any:
+    def output_shape(self, x_shape: tuple, w_shape: tuple) -> tuple:
+        """conv's output shape in the caller's layout and rank."""
+        p, nd = self.params, self.nd
+        sizes = x_shape[-nd - 1:-1] if self.nhwc else x_shape[-nd:]
+        out = [
+            conv_output_size(n, k, s, (lo, hi), d)
+            for n, k, s, d, lo, hi in zip(
+                sizes, w_shape[2:], p.stride[2 - nd:], p.dilation[2 - nd:],
+                p.pad[4 - 2 * nd::2], p.pad[5 - 2 * nd::2])
+        ]
+        spatial = tuple(out)
+        core = spatial + (w_shape[0],) if self.nhwc else (w_shape[0],) + spatial
+        return core if self.unbatched else (x_shape[0],) + core
+
+    def out_view(self, out: Optional[np.ndarray], name: str, what: str, inputs: tuple,
+                 expected: tuple, weight: bool = False) -> Any:
+        """The core's view of a caller's out= array for result `what`, after
+        checking it in the caller's own shapes."""
         if out is None:
             return None
         check_out(out, self.op, name, *inputs)
+        if out.ndim != len(expected):
+            raise ValueError(
+                f"{self.op}: {name} has {out.ndim} dimensions (shape {out.shape}); "
+                f"expected {len(expected)}"
+            )
+        if out.shape != tuple(expected) and out.dtype in (np.float32, np.float64):
+            raise ValueError(
+                f"{self.op}: out ({what}) has shape {out.shape}, expected {tuple(expected)}"
+            )
         if not out.flags.c_contiguous:
             raise ValueError(f"{self.op}: {name} must be C-contiguous")
         return self.weight4d(out) if weight else self.as4d(out, name)
@@ -127,8 +156,11 @@ def _forward(
     x, w = operand(input, "input", op), operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
     call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
-    y = _C.conv2d(call.as4d(x, "input"), call.weight4d(w), b, call.params, algorithm,
-                  call.out_view(out, "out", (x, w, b)))
+    x4, w4 = call.as4d(x, "input"), call.weight4d(w)
+    # The core validates every shape; the caller's out is checked once that passed.
+    _C.check_conv(x4, w4, b, call.params)
+    y = _C.conv2d(x4, w4, b, call.params, algorithm,
+                  call.out_view(out, "out", "output", (x, w, b), call.output_shape(x.shape, w.shape)))
     return out if out is not None else call.restore(y)
 
 
@@ -146,12 +178,14 @@ def _backward(
     if len(outs) != 3:
         raise ValueError(f"{op}_backward: out must be a tuple (grad_input, grad_weight, grad_bias)")
     inputs = (x, w, g)
+    x4, w4 = call.as4d(x, "input"), call.weight4d(w)
+    _C.check_conv(x4, w4, None, call.params)
     check_out(outs[2], op, "out[2]", *inputs)
     gx, gw, gb = _C.conv2d_backward(
-        call.as4d(g, "grad_output"), call.as4d(x, "input"), call.weight4d(w), call.params,
+        call.as4d(g, "grad_output"), x4, w4, call.params,
         "input" in needs, "weight" in needs, "bias" in needs, algorithm,
-        call.out_view(outs[0], "out[0]", inputs),
-        call.out_view(outs[1], "out[1]", inputs, weight=True),
+        call.out_view(outs[0], "out[0]", "grad_input", inputs, x.shape),
+        call.out_view(outs[1], "out[1]", "grad_weight", inputs, w.shape, weight=True),
         outs[2],
     )
     return (

@@ -10,10 +10,19 @@ from ._args import is_int
 __all__ = ["conv_output_size", "same_padding"]
 
 
+_LIMIT = 2**62  # sizes the native int64 arithmetic handles without overflow
+
+
 def _check_ints(op: str, **values: object) -> None:
     for name, v in values.items():
         if not is_int(v):
             raise TypeError(f"{op}: {name} must be an int, got {v!r}")
+
+
+def _check_range(op: str, **values: int) -> None:
+    for name, v in values.items():
+        if abs(v) > _LIMIT:
+            raise ValueError(f"{op}: {name}={v} is above 2^62")
 
 
 def conv_output_size(
@@ -29,9 +38,18 @@ def conv_output_size(
     ``padding`` is an int (both sides) or ``(before, after)``. Raises ValueError
     when the dilated kernel does not fit in the padded input.
     """
-    before, after = (padding, padding) if is_int(padding) else tuple(padding)  # type: ignore[misc]
+    if is_int(padding):
+        before = after = padding
+    elif isinstance(padding, (tuple, list)) and len(padding) == 2:
+        before, after = padding
+    else:
+        raise TypeError(
+            f"conv_output_size: padding must be an int or (before, after), got {padding!r}"
+        )
     _check_ints("conv_output_size", n=n, kernel=kernel, stride=stride, before=before,
                 after=after, dilation=dilation)
+    _check_range("conv_output_size", n=n, kernel=kernel, stride=stride, before=before,
+                 after=after, dilation=dilation)
     if n < 0 or kernel < 1 or stride < 1 or dilation < 1 or before < 0 or after < 0:
         raise ValueError(
             "conv_output_size: need n >= 0, kernel >= 1, stride >= 1, dilation >= 1 and "
@@ -44,6 +62,11 @@ def conv_output_size(
             f"conv_output_size: padded input size {n + before + after} is smaller than the "
             f"dilated kernel size {extent}"
         )
+    if max(n + before + after, extent) > _LIMIT:
+        raise ValueError(
+            f"conv_output_size: padded input size {n + before + after} or dilated kernel size "
+            f"{extent} is above 2^62"
+        )
     return int(_C.conv_output_size(n, kernel, stride, before, after, dilation))
 
 
@@ -52,6 +75,10 @@ def same_padding(n: int, kernel: int, stride: int = 1, dilation: int = 1) -> tup
     (TensorFlow's SAME; for stride 1 PyTorch's ``padding='same'``). An odd total
     puts the extra unit after (bottom or right)."""
     _check_ints("same_padding", n=n, kernel=kernel, stride=stride, dilation=dilation)
+    _check_range("same_padding", n=n, kernel=kernel, stride=stride, dilation=dilation)
+    if dilation * (kernel - 1) + 1 > _LIMIT:
+        raise ValueError(
+            f"same_padding: dilated kernel size {dilation * (kernel - 1) + 1} is above 2^62")
     if n < 0 or kernel < 1 or stride < 1 or dilation < 1:
         raise ValueError(
             "same_padding: need n >= 0, kernel >= 1, stride >= 1 and dilation >= 1, got "

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 // The per-ISA kernel table. Every file in cpu/kernels/ is compiled once per
 // ISA into namespace convcore::cpu::<isa> and fills its part of the table;
-// drivers (cpu/*.cpp, cpu/gemm/) call kernels only through it.
+// drivers (cpu/*.cpp, cpu/gemm/) call kernels only through it. Nothing here
+// but declarations and trivial accessors: an inline function with a body,
+// compiled into an ISA object, could be the copy the linker keeps for generic
+// code.
 #pragma once
 #include <cstdint>
 
@@ -26,7 +29,7 @@ struct GemmKernel {
 // padded input plane (every padding mode was applied when the plane was built).
 // The kernels read whole vectors of the plane past a row's last tap, so
 // each padded row must hold at least (kw-1)*dw + (width-1)*stride_w + 1 + 64
-// bytes of finite values (depthwise_row_stride() gives such a stride).
+// bytes of finite values (cpu/conv.h depthwise_row_stride() gives such a stride).
 struct DepthwiseRow {
   int64_t width;       // output columns
   int64_t kh, kw;      // kernel
@@ -34,11 +37,6 @@ struct DepthwiseRow {
   int64_t stride_w;    // column stride
   int64_t row_stride;  // elements between rows of the padded plane
 };
-
-inline int64_t depthwise_row_stride(int64_t padded_width, int64_t elem_size) {
-  const int64_t v = 64 / elem_size;
-  return (padded_width + v - 1) / v * v + v;
-}
 
 template <class T>
 struct DepthwiseKernels {
