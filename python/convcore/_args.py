@@ -119,7 +119,7 @@ def spatial_padding(
             f"{op}: padding must be 'valid', 'same', 'full', an int or a tuple, got {padding!r}"
         )
     if is_int(padding):
-        return in_int64((padding,) * (2 * nd), "padding", op)
+        return in_int64((int(padding),) * (2 * nd), "padding", op)  # type: ignore[arg-type]
     if isinstance(padding, (tuple, list)) and all(is_int(p) for p in padding):
         p = in_int64(padding, "padding", op)
         if len(p) == nd:

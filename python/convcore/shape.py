@@ -38,8 +38,10 @@ def conv_output_size(
     ``padding`` is an int (both sides) or ``(before, after)``. Raises ValueError
     when the dilated kernel does not fit in the padded input.
     """
+    before: int
+    after: int
     if is_int(padding):
-        before = after = padding
+        before = after = int(padding)  # type: ignore[arg-type]
     elif isinstance(padding, (tuple, list)) and len(padding) == 2:
         before, after = padding
     else:
