@@ -137,13 +137,17 @@ template <class T>
 class PatchPacker final : public BPacker<T> {
  public:
   explicit PatchPacker(const PatchMatrix<T>& m) : m_(m) {}
+  // Each patch row is gathered once across all panels (the index arithmetic
+  // of a gather costs far more than copying a panel's slice of the row).
   void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, T* dst) const override {
-    for (int64_t q = 0; q * nr < nc; ++q) {
-      const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
-      T* panel = dst + q * kc * nr;
-      for (int64_t p = 0; p < kc; ++p) {
-        m_.gather(k0 + p, j0 + q * nr, cols, panel + p * nr, 1);
-        std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+    T* row = scratch_as<T>(Scratch::pack_row, nc);
+    for (int64_t p = 0; p < kc; ++p) {
+      m_.gather(k0 + p, j0, nc, row, 1);
+      for (int64_t q = 0; q * nr < nc; ++q) {
+        const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
+        T* out = dst + q * kc * nr + p * nr;
+        std::memcpy(out, row + q * nr, cols * sizeof(T));
+        std::fill(out + cols, out + nr, T(0));
       }
     }
   }
