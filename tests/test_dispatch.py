@@ -18,14 +18,27 @@ ALGOS = ["depthwise_direct", "gemm_1x1", "im2col_gemm"]
 # ============================================================================ choices and reasons
 
 
+def test_strided_backward_input_uses_col2im():
+    e = convcore.explain("conv2d", (2, 16, 28, 28), (32, 16, 3, 3), stride=2, padding=1,
+                         pass_="backward_input")
+    assert e.algorithm == "im2col_gemm" and "col2im" in e.reason and "144 x 32" in e.reason
+    e = convcore.explain("conv2d", (2, 16, 28, 28), (32, 16, 3, 3), padding=1,
+                         padding_mode="reflect", pass_="backward_input")
+    assert "col2im" in e.reason
+
+
 @pytest.mark.parametrize("pass_", PASSES)
 def test_general_case_is_im2col(pass_):
     e = convcore.explain("conv2d", (2, 16, 28, 28), (32, 16, 3, 3), padding=1, pass_=pass_)
     assert e.algorithm == "im2col_gemm"
     assert e.pass_ == pass_ and e.op == "conv2d"
-    assert "general case" in e.reason
-    # GEMM of Cout/g x pixels x Cin/g*kh*kw
-    assert "32 x 784 x 144" in e.reason
+    if pass_ == "backward_input":
+        # stride 1, zero padding: the forward conv of grad_output with the flipped kernel
+        assert "forward convolution" in e.reason and "flipped" in e.reason
+    else:
+        assert "general case" in e.reason
+        # GEMM of Cout/g x pixels x Cin/g*kh*kw
+        assert "32 x 784 x 144" in e.reason
     assert [name for name, _ in e.rejected] == ["depthwise_direct", "gemm_1x1"]
     why = dict(e.rejected)
     assert "not depthwise" in why["depthwise_direct"] and "groups=1" in why["depthwise_direct"]

@@ -9,7 +9,7 @@ namespace convcore {
 // aligned buffer per slot; a buffer is mapped once and rewritten on every later
 // call, because on the machines we target writing freshly mapped memory is
 // about ten times slower than writing memory already in use.
-enum class Scratch { pack_a, pack_b, pack_row, tile, plane, plane_grad, row, partial, kCount };
+enum class Scratch { pack_a, pack_b, pack_row, tile, plane, plane_grad, row, partial, weights, kCount };
 
 void* scratch(Scratch slot, std::size_t bytes);
 

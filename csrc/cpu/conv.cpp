@@ -271,12 +271,57 @@ int64_t conv_col_tile_bytes(const ConvProblem& prob) {
   return K * pixels * elem;
 }
 
+bool backward_input_as_forward(const ConvProblem& prob) {
+  const int64_t keh = effective_kernel(prob.kh, prob.p.dilation[0]);
+  const int64_t kew = effective_kernel(prob.kw, prob.p.dilation[1]);
+  const auto& pad = prob.p.pad;
+  return prob.p.stride[0] == 1 && prob.p.stride[1] == 1 && prob.p.pad_mode == PadMode::constant &&
+         pad[0] < keh && pad[1] < keh && pad[2] < kew && pad[3] < kew;
+}
+
+namespace {
+
+// grad_input = conv(grad_output padded by k_eff - 1 - pad, kernel flipped in
+// space with its channel axes swapped), run by the forward's batched GEMM.
+template <class T>
+void backward_input_by_forward(const ConvProblem& prob, const TensorView& gy,
+                               const TensorView& w, const TensorView& gx, int threads) {
+  const int64_t keh = effective_kernel(prob.kh, prob.p.dilation[0]);
+  const int64_t kew = effective_kernel(prob.kw, prob.p.dilation[1]);
+  ConvProblem dual = prob;
+  dual.p.pad = {keh - 1 - prob.p.pad[0], keh - 1 - prob.p.pad[1], kew - 1 - prob.p.pad[2],
+                kew - 1 - prob.p.pad[3]};
+  dual.p.pad_value = 0;
+  dual.cin = prob.cout, dual.cout = prob.cin, dual.has_bias = false;
+  dual.h = prob.oh, dual.w = prob.ow, dual.oh = prob.h, dual.ow = prob.w;
+
+  // dual weight [g*cin_g + ci][co][a][b] = weight[g*cout_g + co][ci][kh-1-a][kw-1-b]
+  const int64_t taps = prob.kh * prob.kw, cin_g = prob.cin_g(), cout_g = prob.cout_g();
+  T* flipped = scratch_as<T>(Scratch::weights, prob.cout * cin_g * taps);
+  const T* src = data_of<T>(w);
+  for (int64_t g = 0; g < prob.p.groups; ++g)
+    for (int64_t ci = 0; ci < cin_g; ++ci)
+      for (int64_t co = 0; co < cout_g; ++co) {
+        const T* from = src + ((g * cout_g + co) * cin_g + ci) * taps;
+        T* to = flipped + ((g * cin_g + ci) * cout_g + co) * taps;
+        for (int64_t t = 0; t < taps; ++t) to[t] = from[taps - 1 - t];
+      }
+  TensorView wv = w;
+  wv.data = flipped;
+  wv.sizes = {prob.cin, cout_g, prob.kh, prob.kw};
+  conv_gemm_forward<T>(dual, false, gy, wv, nullptr, gx, threads);
+}
+
+}  // namespace
+
 // Per run of images: tiles of (image, pixel) columns of W_g^T * grad_output
 // go through a bounded scratch tile and are scattered back (col2im) while
 // still in cache; 1x1 writes the GEMM result straight into grad_input.
 template <class T>
 void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const TensorView& gy,
                               const TensorView& w, const TensorView& gx, int threads) {
+  if (!pointwise && backward_input_as_forward(prob))
+    return backward_input_by_forward<T>(prob, gy, w, gx, threads);
   const Act4 gs = act4_of(gy, prob.p.nhwc), xs = act4_of(gx, prob.p.nhwc);
   const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
   const int64_t tile_cols = conv_col_tile_bytes(prob) / sizeof(T) / std::max<int64_t>(K, 1);

@@ -19,6 +19,11 @@ template <class T>
 void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const TensorView& x,
                                const TensorView& gy, const TensorView& gw, int threads);
 
+// True when the Im2colGemm backward-input pass runs as a forward convolution
+// of grad_output (stride 1, constant padding no wider than the dilated kernel
+// minus one), which needs no col2im.
+bool backward_input_as_forward(const ConvProblem& prob);
+
 // DepthwiseDirect: groups == Cin, any channel multiplier.
 template <class T>
 void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const TensorView& w,

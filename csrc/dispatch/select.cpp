@@ -27,7 +27,7 @@ std::string why_not(Algo algo, const ConvProblem& prob) {
   return "unknown algorithm";
 }
 
-std::string why(Algo algo, const ConvProblem& prob) {
+std::string why(Algo algo, const ConvProblem& prob, ConvPass pass) {
   switch (algo) {
     case Algo::depthwise_direct:
       return str_cat("depthwise (groups == in_channels == ", prob.cin, ", channel multiplier ",
@@ -35,8 +35,15 @@ std::string why(Algo algo, const ConvProblem& prob) {
     case Algo::gemm_1x1:
       return "1x1 kernel, stride 1, no padding: the input is already the GEMM operand";
     case Algo::im2col_gemm:
+      if (pass == ConvPass::backward_input && cpu::backward_input_as_forward(prob))
+        return "stride 1, constant padding: grad_input is the forward convolution of the padded "
+               "grad_output with the flipped, channel-swapped kernel (no col2im)";
+      if (pass == ConvPass::backward_input)
+        return str_cat("GEMM of W^T (", prob.k_gemm(), " x ", prob.cout_g(),
+                       ") with grad_output into a cache-sized tile, scattered back (col2im)");
       return str_cat("general case: GEMM of ", prob.cout_g(), " x ", prob.out_pixels(), " x ",
-                     prob.k_gemm(), " per image and group, patches gathered while packing");
+                     prob.k_gemm(), " per image and group (images batched into one GEMM "
+                     "per group), patches gathered while packing");
   }
   return "";
 }
@@ -51,7 +58,8 @@ int64_t workspace_bytes(Algo algo, const ConvProblem& prob, ConvPass pass) {
   }
   int64_t bytes = cpu::gemm_workspace_bytes(elem);
   if (algo == Algo::im2col_gemm && pass == ConvPass::backward_input)
-    bytes += cpu::conv_col_tile_bytes(prob);
+    bytes += cpu::backward_input_as_forward(prob) ? prob.cout * prob.k_gemm() * elem
+                                                  : cpu::conv_col_tile_bytes(prob);
   if (pass == ConvPass::backward_weight) bytes += prob.cout * prob.k_gemm() * elem;
   return bytes;
 }
@@ -89,13 +97,13 @@ Choice select_conv(const ConvProblem& prob, ConvPass pass, std::optional<Algo> f
     CC_CHECK_ARG(no.empty(), prob.p.op, ": algorithm='", algo_name(*forced),
                  "' cannot run this problem: ", no);
     choice.algo = *forced;
-    choice.reason = str_cat("forced by algorithm='", algo_name(*forced), "'; ", why(*forced, prob));
+    choice.reason = str_cat("forced by algorithm='", algo_name(*forced), "'; ", why(*forced, prob, pass));
   } else {
     for (Algo a : kCandidates) {
       std::string no = why_not(a, prob);
       if (no.empty()) {
         choice.algo = a;
-        choice.reason = why(a, prob);
+        choice.reason = why(a, prob, pass);
         break;
       }
       choice.rejected.emplace_back(a, std::move(no));
