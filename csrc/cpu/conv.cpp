@@ -215,6 +215,30 @@ class ImagesB final : public BPacker<T> {
   int64_t rs_, cs_, image_stride_, pixels_, first_col_;
 };
 
+// A(i, p) = data[i * rs + image(p) * image_stride + pixel(p) * cs]:
+// grad_output as channels x (image, pixel) for the weight gradient.
+template <class T>
+class ImagesA final : public APacker<T> {
+ public:
+  ImagesA(const T* data, int64_t rs, int64_t cs, int64_t image_stride, int64_t pixels)
+      : data_(data), rs_(rs), cs_(cs), image_stride_(image_stride), pixels_(pixels) {}
+
+  void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, int mr, T* dst) const override {
+    const auto& kern = kernels().gemm<T>();
+    for (int64_t p = 0; p < kc;) {
+      const int64_t col = k0 + p, pix = col % pixels_;
+      const int64_t len = std::min(kc - p, pixels_ - pix);
+      const T* src = data_ + i0 * rs_ + (col / pixels_) * image_stride_ + pix * cs_;
+      kern.pack_a(mc, len, src, rs_, cs_, dst + p * mr, kc * mr);
+      p += len;
+    }
+  }
+
+ private:
+  const T* data_;
+  int64_t rs_, cs_, image_stride_, pixels_;
+};
+
 template <class T>
 T* data_of(const TensorView& t) { return t.ptr<T>(); }
 
@@ -367,8 +391,12 @@ void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const Ten
   });
 }
 
+// grad_weight_g (Cout_g x K) = grad_output_g (Cout_g x N*P) times the
+// transposed patch matrix (N*P x K): one GEMM per group and run of images, so
+// the GEMM's depth covers many images and grad_weight is written once per KC
+// block rather than once per image.
 template <class T>
-void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const TensorView& x,
+void conv_gemm_backward_weight(const ConvProblem& prob, const TensorView& x,
                                const TensorView& gy, const TensorView& gw, int threads) {
   const Act4 xs = act4_of(x, prob.p.nhwc), gs = act4_of(gy, prob.p.nhwc);
   const int64_t K = prob.k_gemm(), P = prob.out_pixels(), G = prob.p.groups;
@@ -376,24 +404,23 @@ void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const Te
   const PatchGeometry geom(prob);
   T* result = data_of<T>(gw);
 
-  // Accumulates images [begin, end) into dst (cout x K), overwriting it first.
-  auto accumulate = [&](int64_t begin, int64_t end, T* dst, int gemm_threads) {
-    if (begin == end) std::fill(dst, dst + wsize, T(0));
-    for (int64_t n = begin; n < end; ++n) {
-      T* x_img = data_of<T>(x) + n * xs.sn;
-      for (int64_t g = 0; g < G; ++g) {
-        PatchMatrix<T> patches(geom, x_img, xs, g * prob.cin_g(), T(prob.p.pad_value));
-        TransposedPatchPacker<T> patch_packer(patches);
-        StridedB<T> plain_packer(x_img + g * prob.cin_g() * xs.sc, xs.sw, xs.sc);
-        GemmOperands<T> op;
-        op.m = prob.cout_g(), op.n = K, op.k = P;
-        op.a = data_of<T>(gy) + n * gs.sn + g * prob.cout_g() * gs.sc, op.rsa = gs.sc,
-        op.csa = gs.sw;
-        op.b = pointwise ? static_cast<const BPacker<T>*>(&plain_packer) : &patch_packer;
-        op.c = dst + g * prob.cout_g() * K, op.rsc = K, op.csc = 1;
-        op.beta = n == begin ? T(0) : T(1);
-        gemm(op, gemm_threads);
-      }
+  // grad_weight of images [n0, n1) into dst (cout x K), overwriting it.
+  auto accumulate = [&](int64_t n0, int64_t n1, T* dst, int gemm_threads) {
+    if (n0 == n1) {
+      std::fill(dst, dst + wsize, T(0));
+      return;
+    }
+    for (int64_t g = 0; g < G; ++g) {
+      PatchMatrix<T> patches(geom, data_of<T>(x) + n0 * xs.sn, xs, g * prob.cin_g(),
+                             T(prob.p.pad_value));
+      TransposedPatchPacker<T> packer(patches);
+      ImagesA<T> a(data_of<T>(gy) + n0 * gs.sn + g * prob.cout_g() * gs.sc, gs.sc, gs.sw, gs.sn, P);
+      GemmOperands<T> op;
+      op.m = prob.cout_g(), op.n = K, op.k = (n1 - n0) * P;
+      op.a_packer = &a;
+      op.b = &packer;
+      op.c = dst + g * prob.cout_g() * K, op.rsc = K, op.csc = 1;
+      gemm(op, gemm_threads);
     }
   };
 
@@ -648,7 +675,7 @@ void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, in
                                      const TensorView&, const T*, const TensorView&, int);     \
   template void conv_gemm_backward_input<T>(const ConvProblem&, bool, const TensorView&,       \
                                             const TensorView&, const TensorView&, int);        \
-  template void conv_gemm_backward_weight<T>(const ConvProblem&, bool, const TensorView&,      \
+  template void conv_gemm_backward_weight<T>(const ConvProblem&, const TensorView&,            \
                                              const TensorView&, const TensorView&, int);       \
   template void conv_depthwise_forward<T>(const ConvProblem&, const TensorView&,               \
                                           const TensorView&, const T*, const TensorView&, int); \

@@ -15,8 +15,9 @@ void conv_gemm_forward(const ConvProblem& prob, bool pointwise, const TensorView
 template <class T>
 void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const TensorView& gy,
                               const TensorView& w, const TensorView& gx, int threads);
+// The weight gradient needs no 1x1 special case: a 1x1 patch row is a plain copy.
 template <class T>
-void conv_gemm_backward_weight(const ConvProblem& prob, bool pointwise, const TensorView& x,
+void conv_gemm_backward_weight(const ConvProblem& prob, const TensorView& x,
                                const TensorView& gy, const TensorView& gw, int threads);
 
 // True when the Im2colGemm backward-input pass runs as a forward convolution

@@ -63,8 +63,7 @@ void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
     if (c.algo == Algo::depthwise_direct)
       cpu::conv_depthwise_backward_weight<T>(prob, input, grad_output, *grad_weight, c.threads);
     else
-      cpu::conv_gemm_backward_weight<T>(prob, c.algo == Algo::gemm_1x1, input, grad_output,
-                                        *grad_weight, c.threads);
+      cpu::conv_gemm_backward_weight<T>(prob, input, grad_output, *grad_weight, c.threads);
   }
   if (grad_bias)
     cpu::conv_backward_bias<T>(prob, grad_output, grad_bias->ptr<T>(), get_num_threads());

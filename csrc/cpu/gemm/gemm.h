@@ -19,6 +19,15 @@ class BPacker {
   virtual void pack(int64_t k0, int64_t kc, int64_t j0, int64_t nc, int nr, T* dst) const = 0;
 };
 
+template <class T>
+class APacker {
+ public:
+  virtual ~APacker() = default;
+  // Writes A(i0 + i, k0 + p) for i < mc, p < kc as mr-row panels (panel q at
+  // q*kc*mr, element (p, ii) at p*mr + ii), zero-filling rows past mc.
+  virtual void pack(int64_t i0, int64_t mc, int64_t k0, int64_t kc, int mr, T* dst) const = 0;
+};
+
 // B(p, j) = data[p * rs + j * cs].
 template <class T>
 class StridedB final : public BPacker<T> {
@@ -37,6 +46,7 @@ struct GemmOperands {
   T alpha = 1, beta = 0;
   const T* a = nullptr;  // A(i, p) = a[i * rsa + p * csa]
   int64_t rsa = 0, csa = 0;
+  const APacker<T>* a_packer = nullptr;  // replaces a/rsa/csa when set
   const BPacker<T>* b = nullptr;
   T* c = nullptr;  // C(i, j) = c[i * rsc + j * csc], or c[i * rsc + col_offset[j]]
   int64_t rsc = 0, csc = 1;

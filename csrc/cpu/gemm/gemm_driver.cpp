@@ -67,7 +67,10 @@ void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, 
       const T* bias = pc == 0 ? op.bias : nullptr;
       for (int64_t ic = m0; ic < m1; ic += blk.mc) {
         const int64_t mc = std::min(blk.mc, m1 - ic);
-        kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, pack_a);
+        if (op.a_packer)
+          op.a_packer->pack(ic, mc, pc, kc, mr, pack_a);
+        else
+          kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, pack_a, kc * mr);
         for (int64_t jr = 0; jr < nc; jr += nr) {
           const int64_t nrr = std::min<int64_t>(nr, nc - jr);
           const T* bp = pack_b + jr * kc;

@@ -48,7 +48,8 @@ void ukernel(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T be
 }
 
 template <class T, int MR>
-void pack_a(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst) {
+void pack_a(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst,
+            int64_t panel_stride) {
   for (int64_t i0 = 0; i0 < m; i0 += MR) {
     const int64_t rows = m - i0 < MR ? m - i0 : MR;
     const T* src = a + i0 * rs;
@@ -64,7 +65,7 @@ void pack_a(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst) {
         for (int64_t i = rows; i < MR; ++i) dst[p * MR + i] = T(0);
       }
     }
-    dst += k * MR;
+    dst += panel_stride;
   }
 }
 

@@ -18,9 +18,11 @@ struct GemmKernel {
   // beta == 0 never reads c; bias may be null.
   void (*ukernel)(int64_t k, const T* a, const T* b, T* c, int64_t ldc, T alpha, T beta,
                   const T* bias) = nullptr;
-  // Packs A(i, p) = a[i*rs + p*cs], i < m, p < k into mr-row panels,
-  // zero-filling rows m..ceil(m/mr)*mr.
-  void (*pack_a)(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst) = nullptr;
+  // Packs A(i, p) = a[i*rs + p*cs], i < m, p < k into mr-row panels: element
+  // (p, i % mr) of panel i / mr at dst[(i / mr) * panel_stride + p*mr + i % mr],
+  // zero-filling rows m..ceil(m/mr)*mr. panel_stride > k*mr packs a slice of k.
+  void (*pack_a)(int64_t m, int64_t k, const T* a, int64_t rs, int64_t cs, T* dst,
+                 int64_t panel_stride) = nullptr;
   // Packs B(p, j) = b[p*rs + j*cs], p < k, j < n into nr-column panels, zero-filling.
   void (*pack_b)(int64_t k, int64_t n, const T* b, int64_t rs, int64_t cs, T* dst) = nullptr;
 };
