@@ -44,7 +44,7 @@ template <> struct Vec<double> {
 // Register tiles (MR rows x NV vectors): 32 zmm registers hold MR*NV
 // accumulators, NV loaded B vectors and one broadcast A value.
 template <class T> struct GemmTile;
-template <> struct GemmTile<float> { static constexpr int mr = 14, nv = 2; };   // 28+2+1 = 31
+template <> struct GemmTile<float> { static constexpr int mr = 8, nv = 3; };    // 24+3+1 = 28
 template <> struct GemmTile<double> { static constexpr int mr = 14, nv = 2; };  // 28+2+1 = 31
 
 }  // namespace convcore::cpu::avx512
