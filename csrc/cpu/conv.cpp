@@ -459,24 +459,33 @@ struct PaddedPlane {
     for (int64_t j = 0; j < wp; ++j) cols[j] = source_index(j - prob.p.pad[2], prob.w, prob.p.pad_mode);
   }
 
+  // Writes the pad value to every cell, and zeros to the row slack; once per
+  // thread and call, since fill() rewrites only the cells that read the input.
   template <class T>
-  void fill(const T* src, const Act4& s, T pad, T* dst) const {
+  void prepare(T pad, T* dst) const {
     for (int64_t i = 0; i < hp; ++i) {
+      std::fill(dst + i * ld, dst + i * ld + wp, pad);
+      std::fill(dst + i * ld + wp, dst + (i + 1) * ld, T(0));
+    }
+  }
+
+  // The cells that read the channel plane at src; a prepared buffer keeps
+  // the pad value everywhere else.
+  template <class T>
+  void fill(const T* src, const Act4& s, T* dst) const {
+    for (int64_t i = 0; i < hp; ++i) {
+      if (rows[i] < 0) continue;
       T* d = dst + i * ld;
-      std::fill(d + wp, d + ld, T(0));
-      if (rows[i] < 0) {
-        std::fill(d, d + wp, pad);
-        continue;
-      }
       const T* row = src + rows[i] * s.sh;
-      const int64_t left = pad_left, width = s.w;
-      for (int64_t j = 0; j < left; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
+      for (int64_t j = 0; j < pad_left; ++j)
+        if (cols[j] >= 0) d[j] = row[cols[j] * s.sw];
       if (s.sw == 1) {
-        std::memcpy(d + left, row, width * sizeof(T));
+        std::memcpy(d + pad_left, row, s.w * sizeof(T));
       } else {
-        for (int64_t j = 0; j < width; ++j) d[left + j] = row[j * s.sw];
+        for (int64_t j = 0; j < s.w; ++j) d[pad_left + j] = row[j * s.sw];
       }
-      for (int64_t j = left + width; j < wp; ++j) d[j] = cols[j] < 0 ? pad : row[cols[j] * s.sw];
+      for (int64_t j = pad_left + s.w; j < wp; ++j)
+        if (cols[j] >= 0) d[j] = row[cols[j] * s.sw];
     }
   }
 
@@ -500,12 +509,11 @@ DepthwiseRow depthwise_row(const ConvProblem& prob, int64_t row_stride) {
           row_stride};
 }
 
-// Runs fn(image, channel, thread) over every (image, input channel) plane.
+// Runs fn(begin, end) over runs of the (image, input channel) planes, plane
+// i = image * cin + channel, one run per thread.
 template <class Fn>
 void for_each_plane(const ConvProblem& prob, int threads, Fn&& fn) {
-  parallel_for(prob.n * prob.cin, threads, [&](int64_t b, int64_t e, int t) {
-    for (int64_t i = b; i < e; ++i) fn(i / prob.cin, i % prob.cin, t);
-  });
+  parallel_for(prob.n * prob.cin, threads, [&](int64_t b, int64_t e, int) { fn(b, e); });
 }
 
 // A contiguous view of output row `oh` of channel plane `base` (copied in
@@ -536,25 +544,31 @@ void conv_depthwise_forward(const ConvProblem& prob, const TensorView& x, const 
   const DepthwiseRow r = depthwise_row(prob, plane.ld);
   const auto& kern = kernels().depthwise<T>();
   const int64_t mult = prob.cout_g(), taps = prob.kh * prob.kw;
-  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
+  for_each_plane(prob, threads, [&](int64_t begin, int64_t end) {
     T* padded = scratch_as<T>(Scratch::plane, plane.hp * plane.ld);
     const RowAccess<T> rows{ys, scratch_as<T>(Scratch::row, prob.ow)};
-    plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
-    for (int64_t t = 0; t < mult; ++t) {
-      const int64_t co = c * mult + t;
-      T* out = data_of<T>(y) + n * ys.sn + co * ys.sc;
-      if (ys.sw == 1 && !bias) {
-        kern.forward_plane(r, prob.oh, prob.p.stride[0], padded, data_of<T>(w) + co * taps, out,
-                           ys.sh);
-        continue;
-      }
-      for (int64_t oh = 0; oh < prob.oh; ++oh) {
-        T* row = rows.row(out, oh);
-        kern.forward_plane(r, 1, 0, padded + oh * prob.p.stride[0] * plane.ld,
-                           data_of<T>(w) + co * taps, row, 0);
-        if (bias)
-          for (int64_t j = 0; j < prob.ow; ++j) row[j] += bias[co];
-        rows.flush(out, oh, prob.ow);
+    plane.prepare(T(prob.p.pad_value), padded);
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t n = i / prob.cin, c = i % prob.cin;
+      plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, padded);
+      for (int64_t t = 0; t < mult; ++t) {
+        const int64_t co = c * mult + t;
+        T* out = data_of<T>(y) + n * ys.sn + co * ys.sc;
+        if (ys.sw == 1) {
+          kern.forward_plane(r, prob.oh, prob.p.stride[0], padded, data_of<T>(w) + co * taps, out,
+                             ys.sh);
+          for (int64_t oh = 0; bias && oh < prob.oh; ++oh)
+            for (int64_t j = 0; j < prob.ow; ++j) out[oh * ys.sh + j] += bias[co];
+          continue;
+        }
+        for (int64_t oh = 0; oh < prob.oh; ++oh) {
+          T* row = rows.row(out, oh);
+          kern.forward_plane(r, 1, 0, padded + oh * prob.p.stride[0] * plane.ld,
+                             data_of<T>(w) + co * taps, row, 0);
+          if (bias)
+            for (int64_t j = 0; j < prob.ow; ++j) row[j] += bias[co];
+          rows.flush(out, oh, prob.ow);
+        }
       }
     }
   });
@@ -582,39 +596,43 @@ void conv_depthwise_backward_input(const ConvProblem& prob, const TensorView& gy
     for (int64_t t = 0; t < taps; ++t)
       flipped[co * taps + t] = data_of<T>(w)[co * taps + taps - 1 - t];
 
-  for_each_plane(prob, threads, [&](int64_t n, int64_t c, int) {
+  for_each_plane(prob, threads, [&](int64_t begin, int64_t end) {
     T* grad = scratch_as<T>(Scratch::plane_grad, plane.hp * plane.ld);
     T* row_buf = scratch_as<T>(Scratch::row, std::max(prob.ow, plane.wp));
     const RowAccess<T> rows{gs, row_buf};
-    if (!unit_stride) std::fill(grad, grad + plane.hp * plane.ld, T(0));
+    // The border of the padded grad_output stays zero: only its interior is rewritten.
     T* padded_gy = unit_stride ? scratch_as<T>(Scratch::plane, gh * gld) : nullptr;
     if (unit_stride) std::fill(padded_gy, padded_gy + gh * gld, T(0));
-    for (int64_t t = 0; t < mult; ++t) {
-      const int64_t co = c * mult + t;
-      const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
-      if (!unit_stride) {
-        for (int64_t oh = 0; oh < prob.oh; ++oh)
-          kern.backward_input_row(scatter_row, rows.read(gy_plane, oh, prob.ow),
-                                  data_of<T>(w) + co * taps, grad + oh * prob.p.stride[0] * plane.ld);
-        continue;
+    for (int64_t i = begin; i < end; ++i) {
+      const int64_t n = i / prob.cin, c = i % prob.cin;
+      if (!unit_stride) std::fill(grad, grad + plane.hp * plane.ld, T(0));
+      for (int64_t t = 0; t < mult; ++t) {
+        const int64_t co = c * mult + t;
+        const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
+        if (!unit_stride) {
+          for (int64_t oh = 0; oh < prob.oh; ++oh)
+            kern.backward_input_row(scatter_row, rows.read(gy_plane, oh, prob.ow),
+                                    data_of<T>(w) + co * taps, grad + oh * prob.p.stride[0] * plane.ld);
+          continue;
+        }
+        for (int64_t oh = 0; oh < prob.oh; ++oh) {
+          const T* src = rows.read(gy_plane, oh, prob.ow);
+          std::copy(src, src + prob.ow, padded_gy + (oh + eh) * gld + ew);
+        }
+        if (t == 0) {
+          kern.forward_plane(full_row, plane.hp, 1, padded_gy, flipped.data() + co * taps, grad,
+                             plane.ld);
+          continue;
+        }
+        for (int64_t i = 0; i < plane.hp; ++i) {
+          T* dst = grad + i * plane.ld;
+          kern.forward_plane(full_row, 1, 0, padded_gy + i * gld, flipped.data() + co * taps,
+                             row_buf, 0);
+          for (int64_t j = 0; j < plane.wp; ++j) dst[j] += row_buf[j];
+        }
       }
-      for (int64_t oh = 0; oh < prob.oh; ++oh) {
-        const T* src = rows.read(gy_plane, oh, prob.ow);
-        std::copy(src, src + prob.ow, padded_gy + (oh + eh) * gld + ew);
-      }
-      if (t == 0) {
-        kern.forward_plane(full_row, plane.hp, 1, padded_gy, flipped.data() + co * taps, grad,
-                           plane.ld);
-        continue;
-      }
-      for (int64_t i = 0; i < plane.hp; ++i) {
-        T* dst = grad + i * plane.ld;
-        kern.forward_plane(full_row, 1, 0, padded_gy + i * gld, flipped.data() + co * taps,
-                           row_buf, 0);
-        for (int64_t j = 0; j < plane.wp; ++j) dst[j] += row_buf[j];
-      }
+      plane.fold(grad, data_of<T>(gx) + n * xs.sn + c * xs.sc, xs);
     }
-    plane.fold(grad, data_of<T>(gx) + n * xs.sn + c * xs.sc, xs);
   });
 }
 
@@ -635,9 +653,10 @@ void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x
     T* gy_rows = scratch_as<T>(Scratch::plane_grad, prob.oh * prob.ow);
     const bool dense = gs.sw == 1 && gs.sh == prob.ow;
     // Images outer: a thread's channels of one image are contiguous in memory.
+    plane.prepare(T(prob.p.pad_value), padded);
     for (int64_t n = 0; n < prob.n; ++n) {
       for (int64_t c = cb; c < ce; ++c) {
-        plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, T(prob.p.pad_value), padded);
+        plane.fill(data_of<T>(x) + n * xs.sn + c * xs.sc, xs, padded);
         for (int64_t t = 0; t < mult; ++t) {
           const int64_t co = c * mult + t;
           const T* gy_plane = data_of<T>(gy) + n * gs.sn + co * gs.sc;
