@@ -1083,3 +1083,47 @@ def test_zero_input_channels(rng):
     gx, gw, gb = F.conv2d_backward(gy, x, w, padding=1)
     assert gx.shape == x.shape and gw.shape == w.shape
     np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)), rtol=1e-12)
+
+
+# ============================================================================ larger images
+
+# Images large enough that GEMM blocks, patch runs and the grad_input tiles
+# span several rows and channels.
+LARGE = [
+    Case("large_3x3_p1", 2, 5, 6, (18, 20), (3, 3), padding=1),
+    Case("large_groups_dil", 2, 4, 6, (20, 22), (3, 3), dilation=2, padding=2, groups=2),
+    Case("large_5x5_same_aniso", 1, 3, 4, (16, 24), (5, 3), padding="same"),
+    Case("large_asym_pad", 2, 3, 5, (17, 19), (3, 3), padding=(0, 2, 1, 2)),
+    Case("large_1d", 2, 3, 4, (300,), (5,), padding=2),
+    Case("large_many_channels", 1, 40, 50, (16, 17), (3, 3), padding=1, bias=False),
+] + [
+    Case(f"large_mode_{m if isinstance(m, str) else 'const'}", 1, 3, 4, (17, 18), (3, 3),
+         padding=(1, 2, 2, 1), mode=m)
+    for m in ["reflect", "replicate", "circular", "symmetric", ("constant", -0.75)]
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
+@pytest.mark.parametrize("case", LARGE, ids=ids(LARGE))
+def test_large_images(case, dtype, rng):
+    check_against_reference(case, dtype, rng)
+    check_against_reference(case, dtype, rng, last=True)
+
+
+@pytest.mark.parametrize("case", LARGE[:3], ids=ids(LARGE[:3]))
+def test_large_images_every_isa(case, isa, rng):
+    check_against_reference(case, np.float32, rng)
+
+
+@pytest.mark.parametrize("case", LARGE, ids=ids(LARGE))
+def test_large_images_exact_integers(case, rng):
+    exact_run(case, rng, "im2col_gemm", last=False)
+    exact_run(case, rng, "im2col_gemm", last=True)
+
+
+def test_large_images_batch_split_bitwise(rng):
+    case = LARGE[1]
+    x, w, b, gy = make_data(case, np.float32, rng)
+    whole = api_forward(case, x, w, b)
+    parts = np.concatenate([api_forward(case, x[:1], w, b), api_forward(case, x[1:], w, b)])
+    assert np.array_equal(whole, parts)
