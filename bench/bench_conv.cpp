@@ -8,7 +8,7 @@
 //   3. conv2d forward / backward-input / backward-weight through the
 //      dispatcher (dispatch/dispatch.h), for every layer of layers.csv.
 //
-// Timing (as /work/shared/guides/PERF.md): warm-up calls, one call to size a
+// Timing (as the project guide shared/guides/PERF.md): warm-up calls, one call to size a
 // sample, then 10 samples (7 for passes >= 20 GFLOP) each averaging enough
 // back-to-back calls to last >= 20 ms; the median is reported.
 // FLOPs per conv pass = 2 * N * Cout * Hout * Wout * (Cin / groups) * Kh * Kw
