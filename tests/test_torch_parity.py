@@ -9,8 +9,6 @@ float64: <= 1e-10 B."""
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pytest
@@ -21,40 +19,14 @@ TF = torch.nn.functional
 import convcore  # noqa: E402
 import convcore.functional as F  # noqa: E402
 import reference as R  # noqa: E402
+from cases import Case  # noqa: E402
 
 torch.use_deterministic_algorithms(True)
 
 TORCH_MODES = {"zeros": "constant", "reflect": "reflect", "replicate": "replicate", "circular": "circular"}
 
 
-@dataclass(frozen=True)
-class P:
-    name: str
-    n: int
-    cin: int
-    cout: int
-    size: tuple
-    k: tuple
-    stride: Any = 1
-    padding: Any = 0  # explicit pads: (t, b, l, r) / (l, r), or an int, or 'same'/'valid'
-    dilation: Any = 1
-    groups: int = 1
-    mode: str = "zeros"
-    bias: bool = True
-
-    @property
-    def nd(self):
-        return len(self.size)
-
-    def pair(self, v):
-        return tuple(v) if isinstance(v, (tuple, list)) else (v,) * self.nd
-
-    @property
-    def pads(self):
-        return R.resolve_padding(self.padding, self.size, self.k, self.pair(self.stride), self.pair(self.dilation))
-
-
-def torch_run(p: P, x, w, b, g, native_padding=False):
+def torch_run(p: Case, x, w, b, g, native_padding=False):
     """Forward and autograd backward in torch, float64 or float32 as given."""
     xt = torch.tensor(x, requires_grad=True)
     wt = torch.tensor(w, requires_grad=True)
@@ -77,9 +49,9 @@ def torch_run(p: P, x, w, b, g, native_padding=False):
             None if bt is None else bt.grad.numpy())
 
 
-def ref(p: P, *arrays, backward=False):
+def ref(p: Case, *arrays, backward=False):
     """The float64 reference with p's options (forward on (x, w, b), backward on (g, x, w))."""
-    s, d = p.pair(p.stride), p.pair(p.dilation)
+    s, d = p.s, p.d
     if p.nd == 2:
         fn = R.conv2d_backward_ref if backward else R.conv2d_ref
         return fn(*arrays, s, p.pads, d, p.groups, p.mode)
@@ -87,7 +59,7 @@ def ref(p: P, *arrays, backward=False):
     return fn(*arrays, s[0], p.pads, d[0], p.groups, p.mode)
 
 
-def compare(p: P, dtype, rng, native_padding=False, channels_last=False, algorithm=None):
+def compare(p: Case, dtype, rng, native_padding=False, channels_last=False, algorithm=None):
     x = rng.standard_normal((p.n, p.cin) + p.size).astype(dtype)
     w = rng.standard_normal((p.cout, p.cin // p.groups) + p.k).astype(dtype)
     b = rng.standard_normal(p.cout).astype(dtype) if p.bias else None
@@ -126,50 +98,50 @@ def compare(p: P, dtype, rng, native_padding=False, channels_last=False, algorit
 # ============================================================================ configurations
 
 CONFIGS = [
-    P("basic", 2, 3, 4, (8, 7), (3, 3), padding=1),
-    P("stride_aniso", 2, 3, 5, (9, 11), (3, 2), stride=(2, 3), padding=(1, 1, 0, 0)),
-    P("asym_pad", 1, 3, 4, (7, 7), (3, 3), padding=(0, 2, 1, 3)),
-    P("dilated", 2, 4, 4, (10, 9), (3, 3), dilation=(2, 3), padding=(2, 2, 3, 3)),
-    P("groups", 2, 6, 9, (7, 8), (3, 3), groups=3, padding=1),
-    P("depthwise_m1", 2, 5, 5, (9, 8), (3, 3), groups=5, padding=1),
-    P("depthwise_m2", 1, 4, 8, (9, 8), (5, 3), groups=4, padding=(2, 2, 1, 1), stride=2),
-    P("pointwise", 2, 8, 12, (6, 5), (1, 1)),
-    P("same_even", 2, 3, 4, (8, 7), (4, 2), padding="same"),
-    P("same_strided", 2, 3, 4, (9, 8), (3, 4), stride=2, padding="same"),
-    P("full", 1, 2, 3, (5, 6), (3, 3), padding="full"),
-    P("nobias", 1, 3, 4, (6, 6), (3, 3), bias=False),
+    Case("basic", 2, 3, 4, (8, 7), (3, 3), padding=1),
+    Case("stride_aniso", 2, 3, 5, (9, 11), (3, 2), stride=(2, 3), padding=(1, 1, 0, 0)),
+    Case("asym_pad", 1, 3, 4, (7, 7), (3, 3), padding=(0, 2, 1, 3)),
+    Case("dilated", 2, 4, 4, (10, 9), (3, 3), dilation=(2, 3), padding=(2, 2, 3, 3)),
+    Case("groups", 2, 6, 9, (7, 8), (3, 3), groups=3, padding=1),
+    Case("depthwise_m1", 2, 5, 5, (9, 8), (3, 3), groups=5, padding=1),
+    Case("depthwise_m2", 1, 4, 8, (9, 8), (5, 3), groups=4, padding=(2, 2, 1, 1), stride=2),
+    Case("pointwise", 2, 8, 12, (6, 5), (1, 1)),
+    Case("same_even", 2, 3, 4, (8, 7), (4, 2), padding="same"),
+    Case("same_strided", 2, 3, 4, (9, 8), (3, 4), stride=2, padding="same"),
+    Case("full", 1, 2, 3, (5, 6), (3, 3), padding="full"),
+    Case("nobias", 1, 3, 4, (6, 6), (3, 3), bias=False),
 ] + [
-    P(f"{mode}", 2, 3, 4, (7, 8), (3, 3), padding=(1, 2, 2, 1), mode=mode)
+    Case(f"{mode}", 2, 3, 4, (7, 8), (3, 3), padding=(1, 2, 2, 1), mode=mode)
     for mode in ("reflect", "replicate", "circular")
 ] + [
-    P(f"{mode}_s2_d2_dw", 1, 4, 8, (9, 8), (3, 3), stride=2, dilation=2, groups=4, padding=(2, 3, 1, 2), mode=mode)
+    Case(f"{mode}_s2_d2_dw", 1, 4, 8, (9, 8), (3, 3), stride=2, dilation=2, groups=4, padding=(2, 3, 1, 2), mode=mode)
     for mode in ("reflect", "replicate", "circular")
 ] + [
-    P("circular_full_width", 1, 2, 2, (4, 5), (3, 3), padding=(4, 4, 5, 5), mode="circular"),
-    P("1d_basic", 2, 3, 4, (15,), (3,), padding=1),
-    P("1d_stride_dil", 2, 3, 4, (17,), (3,), stride=2, dilation=3, padding=(2, 1)),
-    P("1d_reflect_dw", 2, 3, 6, (12,), (5,), groups=3, padding=(3, 2), mode="reflect"),
-    P("1d_circular", 1, 2, 3, (8,), (3,), padding=(4, 1), mode="circular"),
-    P("1d_same", 2, 2, 3, (9,), (4,), padding="same", mode="replicate"),
+    Case("circular_full_width", 1, 2, 2, (4, 5), (3, 3), padding=(4, 4, 5, 5), mode="circular"),
+    Case("1d_basic", 2, 3, 4, (15,), (3,), padding=1),
+    Case("1d_stride_dil", 2, 3, 4, (17,), (3,), stride=2, dilation=3, padding=(2, 1)),
+    Case("1d_reflect_dw", 2, 3, 6, (12,), (5,), groups=3, padding=(3, 2), mode="reflect"),
+    Case("1d_circular", 1, 2, 3, (8,), (3,), padding=(4, 1), mode="circular"),
+    Case("1d_same", 2, 2, 3, (9,), (4,), padding="same", mode="replicate"),
 ]
 
 NETWORK_LAYERS = [
     # AlexNet conv1 (11x11 s4 p2) at a reduced 63x63 input
-    P("alexnet_conv1", 2, 3, 64, (63, 63), (11, 11), stride=4, padding=2),
+    Case("alexnet_conv1", 2, 3, 64, (63, 63), (11, 11), stride=4, padding=2),
     # AlexNet conv2 (5x5 p2, 64 -> 192) at 7x7
-    P("alexnet_conv2", 2, 64, 192, (7, 7), (5, 5), padding=2),
+    Case("alexnet_conv2", 2, 64, 192, (7, 7), (5, 5), padding=2),
     # ResNet stem 7x7 s2 p3 at 56x56
-    P("resnet_conv1", 2, 3, 64, (56, 56), (7, 7), stride=2, padding=3),
+    Case("resnet_conv1", 2, 3, 64, (56, 56), (7, 7), stride=2, padding=3),
     # ResNet body 3x3 and bottleneck 1x1
-    P("resnet_3x3", 2, 64, 64, (14, 14), (3, 3), padding=1),
-    P("resnet_1x1_expand", 2, 64, 256, (14, 14), (1, 1), bias=False),
-    P("resnet_1x1_s2_down", 2, 64, 128, (14, 14), (1, 1), stride=2, bias=False),
+    Case("resnet_3x3", 2, 64, 64, (14, 14), (3, 3), padding=1),
+    Case("resnet_1x1_expand", 2, 64, 256, (14, 14), (1, 1), bias=False),
+    Case("resnet_1x1_s2_down", 2, 64, 128, (14, 14), (1, 1), stride=2, bias=False),
     # MobileNet depthwise 3x3, stride 1 and 2
-    P("mobilenet_dw3x3", 2, 32, 32, (28, 28), (3, 3), groups=32, padding=1),
-    P("mobilenet_dw3x3_s2", 2, 64, 64, (28, 28), (3, 3), stride=2, groups=64, padding=1),
+    Case("mobilenet_dw3x3", 2, 32, 32, (28, 28), (3, 3), groups=32, padding=1),
+    Case("mobilenet_dw3x3_s2", 2, 64, 64, (28, 28), (3, 3), stride=2, groups=64, padding=1),
     # DeepLab-style dilated 3x3
-    P("dilated_3x3_d2", 2, 32, 32, (20, 20), (3, 3), dilation=2, padding=2),
-    P("dilated_3x3_d4", 1, 16, 24, (24, 24), (3, 3), dilation=4, padding=4, mode="reflect"),
+    Case("dilated_3x3_d2", 2, 32, 32, (20, 20), (3, 3), dilation=2, padding=2),
+    Case("dilated_3x3_d4", 1, 16, 24, (24, 24), (3, 3), dilation=4, padding=4, mode="reflect"),
 ]
 
 
@@ -216,13 +188,13 @@ def test_network_layers_every_isa(p, isa, rng):
 
 
 NATIVE = [
-    P("native_int", 2, 3, 4, (8, 7), (3, 3), padding=1),
-    P("native_pair", 2, 3, 4, (8, 7), (3, 5), padding=(2, 1), stride=(2, 1)),
-    P("native_same_odd", 2, 3, 4, (8, 7), (3, 5), padding="same", dilation=(1, 2)),
-    P("native_same_even", 2, 3, 4, (8, 7), (4, 2), padding="same"),
-    P("native_same_even_dil", 1, 2, 3, (9, 8), (2, 4), padding="same", dilation=(3, 1)),
-    P("native_valid", 2, 3, 4, (8, 7), (3, 3), padding="valid"),
-    P("native_1d_same_even", 2, 3, 4, (9,), (4,), padding="same"),
+    Case("native_int", 2, 3, 4, (8, 7), (3, 3), padding=1),
+    Case("native_pair", 2, 3, 4, (8, 7), (3, 5), padding=(2, 1), stride=(2, 1)),
+    Case("native_same_odd", 2, 3, 4, (8, 7), (3, 5), padding="same", dilation=(1, 2)),
+    Case("native_same_even", 2, 3, 4, (8, 7), (4, 2), padding="same"),
+    Case("native_same_even_dil", 1, 2, 3, (9, 8), (2, 4), padding="same", dilation=(3, 1)),
+    Case("native_valid", 2, 3, 4, (8, 7), (3, 3), padding="valid"),
+    Case("native_1d_same_even", 2, 3, 4, (9,), (4,), padding="same"),
 ]
 
 
@@ -249,10 +221,10 @@ def test_same_padding_function_matches_torch_for_stride_1():
 
 @pytest.mark.parametrize("algo", ["im2col_gemm", "depthwise_direct"])
 def test_depthwise_algorithms_match_torch(algo, rng):
-    compare(P("dw_algo", 2, 6, 12, (11, 10), (3, 3), groups=6, padding=(1, 1, 2, 0), stride=(1, 2), mode="reflect"),
+    compare(Case("dw_algo", 2, 6, 12, (11, 10), (3, 3), groups=6, padding=(1, 1, 2, 0), stride=(1, 2), mode="reflect"),
             np.float32, rng, algorithm=algo)
 
 
 @pytest.mark.parametrize("algo", ["im2col_gemm", "gemm_1x1"])
 def test_pointwise_algorithms_match_torch(algo, rng):
-    compare(P("pw_algo", 3, 16, 24, (7, 9), (1, 1)), np.float32, rng, algorithm=algo)
+    compare(Case("pw_algo", 3, 16, 24, (7, 9), (1, 1)), np.float32, rng, algorithm=algo)

@@ -8,7 +8,6 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
-from . import _C
 
 IntOrPair = Union[int, Sequence[int]]
 Padding = Union[str, int, Sequence[int]]
