@@ -186,3 +186,35 @@ def test_isa_control():
     finally:
         _C.set_isa(before)
     assert _C.active_isa() == before
+
+
+def test_concurrent_callers_and_shared_blocks(request):
+    """Several Python threads multiplying at once (the GIL is released) while the
+    thread count changes: tall products take the shared-B path, whose threads meet
+    at barriers; a second caller must run inline rather than deadlock. Runs in a
+    child process with a time limit, so a hang fails this test only."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import run_isolated
+
+    if run_isolated(request):
+        return
+    rng = np.random.default_rng(3)
+    a = rng.standard_normal((300, 200)).astype(np.float32)
+    b = rng.standard_normal((200, 70)).astype(np.float32)
+    want = a.astype(np.float64) @ b
+
+    def work(i):
+        for _ in range(60):
+            c = np.empty((300, 70), np.float32)
+            convcore._C.gemm(a, b, c)
+            assert np.abs(c - want).max() < 1e-3
+        return i
+
+    convcore.set_num_threads(2)
+    with ThreadPoolExecutor(3) as pool:
+        futures = [pool.submit(work, i) for i in range(3)]
+        for _ in range(20):
+            convcore.set_num_threads(1)
+            convcore.set_num_threads(2)
+        assert sorted(f.result() for f in futures) == [0, 1, 2]

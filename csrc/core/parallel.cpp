@@ -48,15 +48,36 @@ class ThreadPool {
 
   void run(int64_t n, int chunks, const RangeFn& fn) {
     chunks = static_cast<int>(std::min<int64_t>({chunks, n, static_cast<int64_t>(size_)}));
-    if (inside_task_ || chunks <= 1) {
-      fn(0, n, 0);
-      return;
-    }
-    std::unique_lock<std::mutex> region(region_mutex_, std::try_to_lock);
+    std::unique_lock<std::mutex> region = claim(chunks);
     if (!region.owns_lock()) {
       fn(0, n, 0);
       return;
     }
+    dispatch(n, chunks, fn);
+  }
+
+  // Every chunk on its own thread, all running together (workers are
+  // dedicated to the region until it ends), or everything inline.
+  void run_region(int threads, const RegionFn& fn) {
+    const int nt = std::min(threads, size_);
+    std::unique_lock<std::mutex> region = claim(nt);
+    if (!region.owns_lock()) {
+      SpinBarrier alone(1);
+      fn(0, 1, alone);
+      return;
+    }
+    SpinBarrier barrier(nt);
+    dispatch(nt, nt, [&](int64_t, int64_t, int t) { fn(t, nt, barrier); });
+  }
+
+ private:
+  // The region lock when `chunks` threads may start one, else an empty lock.
+  std::unique_lock<std::mutex> claim(int chunks) {
+    if (inside_task_ || chunks <= 1) return {};
+    return std::unique_lock<std::mutex>(region_mutex_, std::try_to_lock);
+  }
+
+  void dispatch(int64_t n, int chunks, const RangeFn& fn) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = &fn;
@@ -72,7 +93,6 @@ class ThreadPool {
     if (error_) std::rethrow_exception(error_);
   }
 
- private:
   void run_chunk(int index) {
     const int64_t begin = task_n_ * index / task_chunks_;
     const int64_t end = task_n_ * (index + 1) / task_chunks_;
@@ -150,6 +170,18 @@ void set_num_threads(int n) {
 void parallel_for(int64_t n, int threads, const RangeFn& fn) {
   if (n <= 0) return;
   pool().run(n, std::max(1, threads), fn);
+}
+
+void parallel_region(int threads, const RegionFn& fn) { pool().run_region(std::max(1, threads), fn); }
+
+void SpinBarrier::wait() {
+  const unsigned phase = phase_.load(std::memory_order_acquire);
+  if (arrived_.fetch_add(1, std::memory_order_acq_rel) == participants_ - 1) {
+    arrived_.store(0, std::memory_order_relaxed);
+    phase_.fetch_add(1, std::memory_order_acq_rel);
+    return;
+  }
+  while (phase_.load(std::memory_order_acquire) == phase) std::this_thread::yield();
 }
 
 }  // namespace convcore

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <functional>
 
@@ -16,5 +17,24 @@ void set_num_threads(int n);
 using RangeFn = std::function<void(int64_t begin, int64_t end, int thread_index)>;
 void parallel_for(int64_t n, int threads, const RangeFn& fn);
 inline void parallel_for(int64_t n, const RangeFn& fn) { parallel_for(n, get_num_threads(), fn); }
+
+// Every participant of a parallel_region calls wait(); none returns until
+// all have arrived. Reusable: each round flips the phase.
+class SpinBarrier {
+ public:
+  explicit SpinBarrier(int participants) : participants_(participants) {}
+  void wait();
+
+ private:
+  const int participants_;
+  std::atomic<int> arrived_{0};
+  std::atomic<unsigned> phase_{0};
+};
+
+// Runs fn(t, nt, barrier) for t < nt on nt threads that run at the same time,
+// so they may wait for each other on `barrier` (made for exactly nt). nt is at
+// most `threads`, and 1 when the pool is busy or the call comes from a task.
+using RegionFn = std::function<void(int thread_index, int num_threads, SpinBarrier& barrier)>;
+void parallel_region(int threads, const RegionFn& fn);
 
 }  // namespace convcore

@@ -2,7 +2,8 @@
 // The five GEMM loops (jc: N by NC, pc: K by KC, ic: M by MC, jr: NR, ir: MR)
 // around the active ISA's microkernel.
 #include <algorithm>
-#include <cstring>
+#include <atomic>
+#include <exception>
 
 #include "core/parallel.h"
 #include "core/workspace.h"
@@ -47,58 +48,136 @@ void scale_rows(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, i
   }
 }
 
-// One thread's share: rows [m0, m1) x columns [n0, n1) of C.
+// Packs A rows [ic, ic + mc) x depth [pc, pc + kc) into mr-row panels.
 template <class T>
-void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
-  if (op.k == 0) return scale_rows(op, m0, m1, n0, n1);
+void pack_a_block(const GemmOperands<T>& op, int64_t ic, int64_t mc, int64_t pc, int64_t kc,
+                  T* dst) {
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  if (op.a_packer)
+    op.a_packer->pack(ic, mc, pc, kc, kern.mr, dst);
+  else
+    kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, dst, kc * kern.mr);
+}
+
+// The two inner loops (jr over NR columns, ir over MR rows) over a packed
+// A block (mc x kc) and a packed B block (kc x nc) at C(ic, jc).
+template <class T>
+void macro_kernel(const GemmOperands<T>& op, int64_t ic, int64_t mc, int64_t jc, int64_t nc,
+                  int64_t pc, int64_t kc, const T* pack_a, const T* pack_b) {
   const GemmKernel<T>& kern = kernels().gemm<T>();
   const int mr = kern.mr, nr = kern.nr;
-  const Blocking blk = blocking_for(mr, nr, sizeof(T));
-  T* pack_a = scratch_as<T>(Scratch::pack_a, blk.mc * blk.kc);
-  T* pack_b = scratch_as<T>(Scratch::pack_b, blk.kc * blk.nc);
+  const T beta = pc == 0 ? op.beta : T(1);  // later depth blocks accumulate
+  const T* bias = pc == 0 ? op.bias : nullptr;
   alignas(64) T tile[32 * 64];
-
-  for (int64_t jc = n0; jc < n1; jc += blk.nc) {
-    const int64_t nc = std::min(blk.nc, n1 - jc);
-    for (int64_t pc = 0; pc < op.k; pc += blk.kc) {
-      const int64_t kc = std::min(blk.kc, op.k - pc);
-      op.b->pack(pc, kc, jc, nc, nr, pack_b);
-      const T beta = pc == 0 ? op.beta : T(1);
-      const T* bias = pc == 0 ? op.bias : nullptr;
-      for (int64_t ic = m0; ic < m1; ic += blk.mc) {
-        const int64_t mc = std::min(blk.mc, m1 - ic);
-        if (op.a_packer)
-          op.a_packer->pack(ic, mc, pc, kc, mr, pack_a);
-        else
-          kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, pack_a, kc * mr);
-        for (int64_t jr = 0; jr < nc; jr += nr) {
-          const int64_t nrr = std::min<int64_t>(nr, nc - jr);
-          const T* bp = pack_b + jr * kc;
-          const bool direct = nrr == nr && unit_columns(op, jc + jr, nr);
-          for (int64_t ir = 0; ir < mc; ir += mr) {
-            const int64_t mrr = std::min<int64_t>(mr, mc - ir);
-            const T* ap = pack_a + ir * kc;
-            const T* bias_i = bias ? bias + ic + ir : nullptr;
-            T* ci = op.c + (ic + ir) * op.rsc;
-            if (direct && mrr == mr) {
-              T* cij = ci + column_offset(op, jc + jr);
-              kern.ukernel(kc, ap, bp, cij, op.rsc, op.alpha, beta, bias_i);
-              continue;
-            }
-            // Edge tile or scattered columns: compute into a local tile, then merge.
-            kern.ukernel(kc, ap, bp, tile, nr, op.alpha, T(0), nullptr);
-            for (int64_t i = 0; i < mrr; ++i) {
-              const T add = bias_i ? bias_i[i] : T(0);
-              for (int64_t j = 0; j < nrr; ++j) {
-                T& dst = ci[i * op.rsc + column_offset(op, jc + jr + j)];
-                dst = tile[i * nr + j] + add + (beta == T(0) ? T(0) : beta * dst);
-              }
-            }
+  for (int64_t jr = 0; jr < nc; jr += nr) {
+    const int64_t nrr = std::min<int64_t>(nr, nc - jr);
+    const T* bp = pack_b + jr * kc;
+    const bool direct = nrr == nr && unit_columns(op, jc + jr, nr);
+    for (int64_t ir = 0; ir < mc; ir += mr) {
+      const int64_t mrr = std::min<int64_t>(mr, mc - ir);
+      const T* ap = pack_a + ir * kc;
+      const T* bias_i = bias ? bias + ic + ir : nullptr;
+      T* ci = op.c + (ic + ir) * op.rsc;
+      if (direct && mrr == mr) {
+        kern.ukernel(kc, ap, bp, ci + column_offset(op, jc + jr), op.rsc, op.alpha, beta, bias_i);
+        continue;
+      }
+      // Edge tile or scattered columns: compute into a local tile, then merge
+      // it run by run of consecutive columns (a tile over small images spans
+      // two or three of them).
+      kern.ukernel(kc, ap, bp, tile, nr, op.alpha, T(0), nullptr);
+      for (int64_t j = 0, len = 1; j < nrr; j += len) {
+        const int64_t off = column_offset(op, jc + jr + j);
+        for (len = 1; j + len < nrr && column_offset(op, jc + jr + j + len) == off + len;) ++len;
+        for (int64_t i = 0; i < mrr; ++i) {
+          const T add = bias_i ? bias_i[i] : T(0);
+          const T* src = tile + i * nr + j;
+          T* dst = ci + i * op.rsc + off;
+          if (beta == T(0)) {
+            for (int64_t u = 0; u < len; ++u) dst[u] = src[u] + add;
+          } else {
+            for (int64_t u = 0; u < len; ++u) dst[u] = src[u] + add + beta * dst[u];
           }
         }
       }
     }
   }
+}
+
+// One thread's share: rows [m0, m1) x columns [n0, n1) of C, packing its own
+// A and B blocks.
+template <class T>
+void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+  if (op.k == 0) return scale_rows(op, m0, m1, n0, n1);
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  const Blocking blk = blocking_for(kern.mr, kern.nr, sizeof(T));
+  T* pack_a = scratch_as<T>(Scratch::pack_a, blk.mc * blk.kc);
+  T* pack_b = scratch_as<T>(Scratch::pack_b, blk.kc * blk.nc);
+  for (int64_t jc = n0; jc < n1; jc += blk.nc) {
+    const int64_t nc = std::min(blk.nc, n1 - jc);
+    for (int64_t pc = 0; pc < op.k; pc += blk.kc) {
+      const int64_t kc = std::min(blk.kc, op.k - pc);
+      op.b->pack(pc, kc, jc, nc, kern.nr, pack_b);
+      for (int64_t ic = m0; ic < m1; ic += blk.mc) {
+        const int64_t mc = std::min(blk.mc, m1 - ic);
+        pack_a_block(op, ic, mc, pc, kc, pack_a);
+        macro_kernel(op, ic, mc, jc, nc, pc, kc, pack_a, pack_b);
+      }
+    }
+  }
+}
+
+// BLIS's parallel scheme for narrow or tall products: the threads pack each
+// B block together into one shared buffer, then each multiplies its own rows
+// of A by it, so neither A nor B is packed twice. The threads meet at a
+// barrier after packing and after multiplying; one that fails (out of
+// memory) still meets the others, so none waits forever.
+template <class T>
+void gemm_shared_b(const GemmOperands<T>& op, int threads) {
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  const int mr = kern.mr, nr = kern.nr;
+  const Blocking blk = blocking_for(mr, nr, sizeof(T));
+  T* shared_b = scratch_as<T>(Scratch::pack_b, blk.kc * blk.nc);
+  const int64_t m_panels = (op.m + mr - 1) / mr;
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  auto guarded = [&](auto&& work) {
+    if (failed.load(std::memory_order_relaxed)) return;
+    try {
+      work();
+    } catch (...) {
+      if (!failed.exchange(true)) error = std::current_exception();
+    }
+  };
+  parallel_region(threads, [&](int t, int nt, SpinBarrier& barrier) {
+    if (nt == 1) return gemm_serial(op, 0, op.m, 0, op.n);
+    const int64_t m0 = std::min(op.m, m_panels * t / nt * mr);
+    const int64_t m1 = std::min(op.m, m_panels * (t + 1) / nt * mr);
+    T* pack_a = nullptr;
+    guarded([&] { pack_a = scratch_as<T>(Scratch::pack_a, blk.mc * blk.kc); });
+    for (int64_t jc = 0; jc < op.n; jc += blk.nc) {
+      const int64_t nc = std::min(blk.nc, op.n - jc), panels = (nc + nr - 1) / nr;
+      const int64_t q0 = panels * t / nt, q1 = panels * (t + 1) / nt;
+      for (int64_t pc = 0; pc < op.k; pc += blk.kc) {
+        const int64_t kc = std::min(blk.kc, op.k - pc);
+        guarded([&] {
+          if (q1 > q0)
+            op.b->pack(pc, kc, jc + q0 * nr, std::min(nc, q1 * nr) - q0 * nr, nr,
+                       shared_b + q0 * kc * nr);
+        });
+        barrier.wait();
+        guarded([&] {
+          for (int64_t ic = m0; ic < m1; ic += blk.mc) {
+            const int64_t mc = std::min(blk.mc, m1 - ic);
+            pack_a_block(op, ic, mc, pc, kc, pack_a);
+            macro_kernel(op, ic, mc, jc, nc, pc, kc, pack_a, shared_b);
+          }
+        });
+        barrier.wait();
+      }
+    }
+  });
+  if (error) std::rethrow_exception(error);
 }
 
 }  // namespace
@@ -116,9 +195,13 @@ void gemm(const GemmOperands<T>& op, int threads) {
   threads = std::max(1, threads);
   const int64_t n_panels = (op.n + kern.nr - 1) / kern.nr;
   const int64_t m_panels = (op.m + kern.mr - 1) / kern.mr;
-  // Split the wider dimension in whole register tiles; each thread packs its
-  // own panels, so shares never write the same C element.
-  if (threads > 1 && n_panels >= 2 * threads) {
+  // Wide products split N, each thread packing its own panels; narrow or
+  // tall ones share each packed B block and split M. Shares never write the
+  // same C element.
+  const bool shared = op.m >= op.n || n_panels < 8 * threads;
+  if (threads > 1 && op.k > 0 && shared && m_panels >= threads) {
+    gemm_shared_b(op, threads);
+  } else if (threads > 1 && n_panels >= 2 * threads) {
     parallel_for(n_panels, threads, [&](int64_t b, int64_t e, int) {
       gemm_serial(op, 0, op.m, b * kern.nr, std::min(op.n, e * kern.nr));
     });
