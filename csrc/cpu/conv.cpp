@@ -64,6 +64,8 @@ class PatchMatrix {
   void scatter(int64_t kk, int64_t col0, int64_t count, const T* in, int64_t in_stride) const {
     for_each_image<true>(kk, col0, count, const_cast<T*>(in), in_stride);
   }
+  // Whether a patch row's in-range part is contiguous in memory.
+  bool contiguous_runs() const { return g_.stride_w * s_.sw == 1; }
 
  private:
   template <bool Scatter>
@@ -161,15 +163,21 @@ template <class T>
 class TransposedPatchPacker final : public BPacker<T> {
  public:
   explicit TransposedPatchPacker(const PatchMatrix<T>& m) : m_(m) {}
-  // Gathers the panel's patch rows contiguously (the gather's fast path),
-  // then transposes them into the panel: far cheaper than gathering straight
-  // into the panel's strided columns.
+  // Patch rows that are runs of memory (unit column stride) are copied out
+  // contiguously, then transposed into the panel: cheaper than gathering
+  // them straight into its strided columns, which other strides still do.
   void pack(int64_t p0, int64_t pc, int64_t j0, int64_t nc, int nr, T* dst) const override {
-    T* rows = scratch_as<T>(Scratch::pack_row, nr * pc);
+    T* rows = m_.contiguous_runs() ? scratch_as<T>(Scratch::pack_row, nr * pc) : nullptr;
     for (int64_t q = 0; q * nr < nc; ++q) {
       const int64_t cols = std::min<int64_t>(nr, nc - q * nr);
-      for (int64_t jj = 0; jj < cols; ++jj) m_.gather(j0 + q * nr + jj, p0, pc, rows + jj * pc, 1);
       T* panel = dst + q * pc * nr;
+      if (!rows) {
+        for (int64_t jj = 0; jj < cols; ++jj) m_.gather(j0 + q * nr + jj, p0, pc, panel + jj, nr);
+        for (int64_t p = 0; cols < nr && p < pc; ++p)
+          std::fill(panel + p * nr + cols, panel + (p + 1) * nr, T(0));
+        continue;
+      }
+      for (int64_t jj = 0; jj < cols; ++jj) m_.gather(j0 + q * nr + jj, p0, pc, rows + jj * pc, 1);
       for (int64_t p = 0; p < pc; ++p) {
         T* out = panel + p * nr;
         for (int64_t jj = 0; jj < cols; ++jj) out[jj] = rows[jj * pc + p];
