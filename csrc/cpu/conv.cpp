@@ -368,7 +368,9 @@ void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const Ten
   const bool split_images = images_in_parallel(prob.n, threads);
   const int64_t runs = split_images ? threads : 1;
   const int gemm_threads = split_images ? 1 : threads;
-  const std::vector<int64_t> offsets = column_offsets(prob.n, P, xs);
+  // 1x1 writes straight into grad_input's (image, pixel) columns.
+  const std::vector<int64_t> offsets = pointwise ? column_offsets(prob.n, P, xs)
+                                                 : std::vector<int64_t>();
   parallel_for(runs, threads, [&](int64_t rb, int64_t re, int) {
     for (int64_t run = rb; run < re; ++run) {
       const int64_t n0 = prob.n * run / runs, n1 = prob.n * (run + 1) / runs;

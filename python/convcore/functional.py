@@ -157,10 +157,11 @@ def _forward(
     b = None if bias is None else operand(bias, "bias", op)
     call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
-    # The core validates every shape; the caller's out is checked once that passed.
-    _C.check_conv(x4, w4, b, call.params)
-    y = _C.conv2d(x4, w4, b, call.params, algorithm,
-                  call.out_view(out, "out", "output", (x, w, b), call.output_shape(x.shape, w.shape)))
+    out4 = None
+    if out is not None:  # out is checked in the caller's shapes, after the core's checks
+        _C.check_conv(x4, w4, b, call.params)
+        out4 = call.out_view(out, "out", "output", (x, w, b), call.output_shape(x.shape, w.shape))
+    y = _C.conv2d(x4, w4, b, call.params, algorithm, out4)
     return out if out is not None else call.restore(y)
 
 
@@ -179,7 +180,8 @@ def _backward(
         raise ValueError(f"{op}_backward: out must be a tuple (grad_input, grad_weight, grad_bias)")
     inputs = (x, w, g)
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
-    _C.check_conv(x4, w4, None, call.params)
+    if out is not None:  # out is checked in the caller's shapes, after the core's checks
+        _C.check_conv(x4, w4, None, call.params)
     check_out(outs[2], op, "out[2]", *inputs)
     gx, gw, gb = _C.conv2d_backward(
         call.as4d(g, "grad_output"), x4, w4, call.params,

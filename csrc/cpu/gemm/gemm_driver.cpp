@@ -205,10 +205,6 @@ void gemm(const GemmOperands<T>& op, int threads) {
     parallel_for(n_panels, threads, [&](int64_t b, int64_t e, int) {
       gemm_serial(op, 0, op.m, b * kern.nr, std::min(op.n, e * kern.nr));
     });
-  } else if (threads > 1 && m_panels >= threads) {
-    parallel_for(m_panels, threads, [&](int64_t b, int64_t e, int) {
-      gemm_serial(op, b * kern.mr, std::min(op.m, e * kern.mr), 0, op.n);
-    });
   } else {
     gemm_serial(op, 0, op.m, 0, op.n);
   }
