@@ -301,7 +301,7 @@ void conv_gemm_forward(const ConvProblem& prob, bool pointwise, const TensorView
 
 int64_t conv_col_tile_bytes(const ConvProblem& prob) {
   const int64_t elem = dtype_size(prob.dtype);
-  const int64_t nr = elem == 4 ? kernels().sgemm.nr : kernels().dgemm.nr;
+  const int64_t nr = elem == 4 ? kernels().gemms.f32.nr : kernels().gemms.f64.nr;
   const int64_t K = std::max<int64_t>(prob.k_gemm(), 1);
   // About 512 KiB: the tile is written by the GEMM and read back by the
   // scatter while still in L2.

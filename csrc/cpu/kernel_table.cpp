@@ -7,31 +7,34 @@ namespace {
 
 // Explicit registration (as BLIS's gks does) rather than static initialisers,
 // which a static-library link may drop.
-template <void (*RegisterGemm)(KernelTable&), void (*RegisterConv)(KernelTable&)>
+template <void (*... Register)(KernelTable&)>
 KernelTable make_table(const char* name) {
   KernelTable t;
   t.isa = name;
-  RegisterGemm(t);
-  RegisterConv(t);
+  (Register(t), ...);
   return t;
 }
 
+#define CC_ISA_TABLE(isa)                                                                   \
+  make_table<isa::register_gemm_kernels, isa::register_conv_kernels,                       \
+             isa::register_pool_kernels, isa::register_norm_kernels,                       \
+             isa::register_eltwise_kernels>(#isa)
+
 const KernelTable& table_for(Isa isa) {
 #if defined(CONVCORE_HAVE_avx512)
-  static const KernelTable avx512_table =
-      make_table<avx512::register_gemm_kernels, avx512::register_conv_kernels>("avx512");
+  static const KernelTable avx512_table = CC_ISA_TABLE(avx512);
   if (isa == Isa::avx512) return avx512_table;
 #endif
 #if defined(CONVCORE_HAVE_avx2)
-  static const KernelTable avx2_table =
-      make_table<avx2::register_gemm_kernels, avx2::register_conv_kernels>("avx2");
+  static const KernelTable avx2_table = CC_ISA_TABLE(avx2);
   if (isa == Isa::avx2) return avx2_table;
 #endif
   (void)isa;
-  static const KernelTable generic_table =
-      make_table<generic::register_gemm_kernels, generic::register_conv_kernels>("generic");
+  static const KernelTable generic_table = CC_ISA_TABLE(generic);
   return generic_table;
 }
+
+#undef CC_ISA_TABLE
 
 }  // namespace
 

@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import _C
-from .functional import _ConvCall
+from .functional.conv import _ConvCall
 
 __all__ = ["Explanation", "explain"]
 

@@ -223,8 +223,8 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
 }
 
 int64_t gemm_workspace_bytes(int64_t elem_size) {
-  const int mr = elem_size == 4 ? kernels().sgemm.mr : kernels().dgemm.mr;
-  const int nr = elem_size == 4 ? kernels().sgemm.nr : kernels().dgemm.nr;
+  const int mr = elem_size == 4 ? kernels().gemms.f32.mr : kernels().gemms.f64.mr;
+  const int nr = elem_size == 4 ? kernels().gemms.f32.nr : kernels().gemms.f64.nr;
   const Blocking blk = blocking_for(mr, nr, elem_size);
   // The scratch slots are sized for full blocks whatever the problem.
   return (blk.mc * blk.kc + blk.kc * blk.nc) * elem_size;

@@ -171,8 +171,8 @@ DepthwiseKernels<T> make_depthwise_kernels() {
 }  // namespace
 
 void register_conv_kernels(KernelTable& table) {
-  table.sdepthwise = make_depthwise_kernels<float>();
-  table.ddepthwise = make_depthwise_kernels<double>();
+  table.depthwises.f32 = make_depthwise_kernels<float>();
+  table.depthwises.f64 = make_depthwise_kernels<double>();
 }
 
 }  // namespace convcore::cpu::CC_ISA

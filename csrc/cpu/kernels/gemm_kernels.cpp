@@ -105,8 +105,8 @@ GemmKernel<T> make_gemm_kernel() {
 }  // namespace
 
 void register_gemm_kernels(KernelTable& table) {
-  table.sgemm = make_gemm_kernel<float>();
-  table.dgemm = make_gemm_kernel<double>();
+  table.gemms.f32 = make_gemm_kernel<float>();
+  table.gemms.f64 = make_gemm_kernel<double>();
 }
 
 }  // namespace convcore::cpu::CC_ISA

@@ -8,6 +8,10 @@
 #pragma once
 #include <cstdint>
 
+#include "cpu/kernels/eltwise_kernels.h"
+#include "cpu/kernels/norm_kernels.h"
+#include "cpu/kernels/pool_kernels.h"
+
 namespace convcore::cpu {
 
 template <class T>
@@ -54,25 +58,34 @@ struct DepthwiseKernels {
                                 const T* gy, const T* x, T* gw) = nullptr;
 };
 
+// One family's kernels for both dtypes.
+template <template <class> class Family>
+struct ForBothDTypes {
+  Family<float> f32;
+  Family<double> f64;
+  template <class T> const Family<T>& get() const;
+};
+template <template <class> class Family>
+template <class T>
+const Family<T>& ForBothDTypes<Family>::get() const {
+  if constexpr (sizeof(T) == sizeof(float)) return f32;
+  else return f64;
+}
+
 struct KernelTable {
   const char* isa = "";
-  GemmKernel<float> sgemm;
-  GemmKernel<double> dgemm;
-  DepthwiseKernels<float> sdepthwise;
-  DepthwiseKernels<double> ddepthwise;
+  ForBothDTypes<GemmKernel> gemms;
+  ForBothDTypes<DepthwiseKernels> depthwises;
+  ForBothDTypes<PoolKernels> pools;
+  ForBothDTypes<NormKernels> norms;
+  ForBothDTypes<EltwiseKernels> eltwises;
 
-  template <class T> const GemmKernel<T>& gemm() const;
-  template <class T> const DepthwiseKernels<T>& depthwise() const;
+  template <class T> const GemmKernel<T>& gemm() const { return gemms.get<T>(); }
+  template <class T> const DepthwiseKernels<T>& depthwise() const { return depthwises.get<T>(); }
+  template <class T> const PoolKernels<T>& pool() const { return pools.get<T>(); }
+  template <class T> const NormKernels<T>& norm() const { return norms.get<T>(); }
+  template <class T> const EltwiseKernels<T>& eltwise() const { return eltwises.get<T>(); }
 };
-
-template <> inline const GemmKernel<float>& KernelTable::gemm<float>() const { return sgemm; }
-template <> inline const GemmKernel<double>& KernelTable::gemm<double>() const { return dgemm; }
-template <> inline const DepthwiseKernels<float>& KernelTable::depthwise<float>() const {
-  return sdepthwise;
-}
-template <> inline const DepthwiseKernels<double>& KernelTable::depthwise<double>() const {
-  return ddepthwise;
-}
 
 // The table of the active ISA (core/cpu_features.h).
 const KernelTable& kernels();
@@ -81,6 +94,9 @@ const KernelTable& kernels();
   namespace isa {                                       \
   void register_gemm_kernels(KernelTable& table);       \
   void register_conv_kernels(KernelTable& table);       \
+  void register_pool_kernels(KernelTable& table);       \
+  void register_norm_kernels(KernelTable& table);       \
+  void register_eltwise_kernels(KernelTable& table);    \
   }
 CC_DECLARE_ISA_REGISTRATION(generic)
 CC_DECLARE_ISA_REGISTRATION(avx2)

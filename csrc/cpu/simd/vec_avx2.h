@@ -18,6 +18,15 @@ template <> struct Vec<float> {
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }  // b where either is NaN
+  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }  // b where either is NaN
+  static reg sqrt(reg a) { return _mm256_sqrt_ps(a); }
+  // a > b ? x : y per lane (false for NaN)
+  static reg blend_gt(reg a, reg b, reg x, reg y) {
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_GT_OQ));
+  }
   static float sum(reg v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -43,6 +52,15 @@ template <> struct Vec<double> {
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
   static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+  static reg sub(reg a, reg b) { return _mm256_sub_pd(a, b); }
+  static reg div(reg a, reg b) { return _mm256_div_pd(a, b); }
+  static reg max(reg a, reg b) { return _mm256_max_pd(a, b); }  // b where either is NaN
+  static reg min(reg a, reg b) { return _mm256_min_pd(a, b); }  // b where either is NaN
+  static reg sqrt(reg a) { return _mm256_sqrt_pd(a); }
+  // a > b ? x : y per lane (false for NaN)
+  static reg blend_gt(reg a, reg b, reg x, reg y) {
+    return _mm256_blendv_pd(y, x, _mm256_cmp_pd(a, b, _CMP_GT_OQ));
+  }
   static double sum(reg v) {
     __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
     return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));

@@ -18,6 +18,15 @@ template <> struct Vec<float> {
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_ps(a, b); }
+  static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }  // b where either is NaN
+  static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }  // b where either is NaN
+  static reg sqrt(reg a) { return _mm512_sqrt_ps(a); }
+  // a > b ? x : y per lane (false for NaN)
+  static reg blend_gt(reg a, reg b, reg x, reg y) {
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_GT_OQ), y, x);
+  }
   static float sum(reg v) { return _mm512_reduce_add_ps(v); }
   // The first n (< lanes) elements; the rest read as zero / are left alone.
   static reg load_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(mask(n), p); }
@@ -35,6 +44,15 @@ template <> struct Vec<double> {
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
   static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
   static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  static reg sub(reg a, reg b) { return _mm512_sub_pd(a, b); }
+  static reg div(reg a, reg b) { return _mm512_div_pd(a, b); }
+  static reg max(reg a, reg b) { return _mm512_max_pd(a, b); }  // b where either is NaN
+  static reg min(reg a, reg b) { return _mm512_min_pd(a, b); }  // b where either is NaN
+  static reg sqrt(reg a) { return _mm512_sqrt_pd(a); }
+  // a > b ? x : y per lane (false for NaN)
+  static reg blend_gt(reg a, reg b, reg x, reg y) {
+    return _mm512_mask_blend_pd(_mm512_cmp_pd_mask(a, b, _CMP_GT_OQ), y, x);
+  }
   static double sum(reg v) { return _mm512_reduce_add_pd(v); }
   static reg load_n(const double* p, int64_t n) { return _mm512_maskz_loadu_pd(mask(n), p); }
   static void store_n(double* p, reg v, int64_t n) { _mm512_mask_storeu_pd(p, mask(n), v); }

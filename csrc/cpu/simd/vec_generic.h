@@ -2,6 +2,7 @@
 // Portable fallback: a 4-lane "vector" of plain scalars that compilers map to
 // whatever SIMD the baseline target has (SSE2 on x86-64, NEON on aarch64).
 #pragma once
+#include <cmath>
 #include <cstdint>
 
 namespace convcore::cpu::generic {
@@ -24,6 +25,32 @@ template <class T> struct Vec {
   static reg add(reg a, reg b) {
     for (int i = 0; i < 4; ++i) a.v[i] += b.v[i];
     return a;
+  }
+  static reg sub(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] -= b.v[i];
+    return a;
+  }
+  static reg div(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] /= b.v[i];
+    return a;
+  }
+  // As the x86 instructions: b where either is NaN.
+  static reg max(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] = a.v[i] > b.v[i] ? a.v[i] : b.v[i];
+    return a;
+  }
+  static reg min(reg a, reg b) {
+    for (int i = 0; i < 4; ++i) a.v[i] = a.v[i] < b.v[i] ? a.v[i] : b.v[i];
+    return a;
+  }
+  static reg sqrt(reg a) {
+    for (int i = 0; i < 4; ++i) a.v[i] = std::sqrt(a.v[i]);
+    return a;
+  }
+  // a > b ? x : y per lane (false for NaN)
+  static reg blend_gt(reg a, reg b, reg x, reg y) {
+    for (int i = 0; i < 4; ++i) y.v[i] = a.v[i] > b.v[i] ? x.v[i] : y.v[i];
+    return y;
   }
   static T sum(reg a) { return (a.v[0] + a.v[1]) + (a.v[2] + a.v[3]); }
   static reg load_n(const T* p, int64_t n) {

@@ -1,13 +1,5 @@
-"""Functional operators on NumPy arrays, named and ordered as
-``torch.nn.functional``. Every call goes through the native dispatcher, which
-validates the arguments, picks the algorithm and releases the GIL while it
-computes.
-
-Layouts: 2-D ops take ``(N, C, H, W)`` arrays (``data_format='NHWC'``:
-``(N, H, W, C)``), 1-D ops ``(N, C, L)`` (``data_format='NLC'``: ``(N, L, C)``);
-a missing batch axis (unbatched input) is accepted as in PyTorch. Outputs are
-new C-contiguous arrays unless ``out=`` is given; inputs are never modified.
-"""
+"""Convolutions: conv1d, conv2d and their backward passes (and, as their
+adjoints, the transposed convolutions)."""
 
 from __future__ import annotations
 
@@ -15,9 +7,9 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import _C
-from .shape import conv_output_size
-from ._args import (
+from .. import _C
+from ..shape import conv_output_size
+from .._args import (
     IntOrPair,
     Padding,
     PaddingMode,

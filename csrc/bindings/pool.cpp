@@ -1,0 +1,8 @@
+// SPDX-License-Identifier: MIT
+#include "bindings/arrays.h"
+
+namespace convcore::bindings {
+
+void bind_pool(py::module_& m) { (void)m; }
+
+}  // namespace convcore::bindings

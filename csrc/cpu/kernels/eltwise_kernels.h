@@ -1,0 +1,11 @@
+// SPDX-License-Identifier: MIT
+// The eltwise family's entries in the per-ISA kernel table (cpu/kernels/kernels.h).
+#pragma once
+#include <cstdint>
+
+namespace convcore::cpu {
+
+template <class T>
+struct EltwiseKernels {};
+
+}  // namespace convcore::cpu
