@@ -9,6 +9,7 @@ namespace {
 std::optional<DType> dtype_of(const py::array& a) {
   if (a.dtype().is(py::dtype::of<float>())) return DType::f32;
   if (a.dtype().is(py::dtype::of<double>())) return DType::f64;
+  if (a.dtype().is(py::dtype::of<int64_t>())) return DType::i64;
   return std::nullopt;
 }
 
@@ -18,13 +19,13 @@ std::string shape_str(const py::array& a) {
   return s + (a.ndim() == 1 ? ",)" : ")");
 }
 
-}  // namespace
+py::dtype numpy_dtype(DType dt) {
+  if (dt == DType::f32) return py::dtype::of<float>();
+  if (dt == DType::f64) return py::dtype::of<double>();
+  return py::dtype::of<int64_t>();
+}
 
-TensorView view_of(const py::array& a, const std::string& op, const char* name) {
-  const auto dt = dtype_of(a);
-  if (!dt)
-    throw_dtype_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())),
-                      "; expected float32 or float64");
+TensorView strided_view(const py::array& a, DType dt, const std::string& op, const char* name) {
   CC_CHECK_ARG(a.ndim() <= TensorView::kMaxDims, op, ": ", name, " has ", a.ndim(),
                " dimensions (shape ", shape_str(a), "), at most ", TensorView::kMaxDims,
                " are supported");
@@ -32,7 +33,7 @@ TensorView view_of(const py::array& a, const std::string& op, const char* name) 
                " must be C-contiguous (internal error: the Python layer copies others)");
   TensorView t;
   t.data = const_cast<void*>(a.data());
-  t.dtype = *dt;
+  t.dtype = dt;
   t.ndim = static_cast<int>(a.ndim());
   // NumPy may give size-1 axes any stride (0 after arr[None]); kernels get
   // the canonical C-contiguous strides, which address the same elements.
@@ -45,9 +46,26 @@ TensorView view_of(const py::array& a, const std::string& op, const char* name) 
   return t;
 }
 
+}  // namespace
+
+TensorView view_of(const py::array& a, const std::string& op, const char* name) {
+  const auto dt = dtype_of(a);
+  if (!dt || *dt == DType::i64)
+    throw_dtype_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())),
+                      "; expected float32 or float64");
+  return strided_view(a, *dt, op, name);
+}
+
+TensorView index_view_of(const py::array& a, const std::string& op, const char* name) {
+  if (dtype_of(a) != DType::i64)
+    throw_dtype_error(op, ": ", name, " has dtype ", std::string(py::str(a.dtype())),
+                      "; expected int64");
+  return strided_view(a, DType::i64, op, name);
+}
+
 py::array output_array(const std::string& op, const char* name, DType dtype,
                        const std::vector<int64_t>& shape, const std::optional<py::array>& out) {
-  const py::dtype want = dtype == DType::f32 ? py::dtype::of<float>() : py::dtype::of<double>();
+  const py::dtype want = numpy_dtype(dtype);
   std::vector<py::ssize_t> dims(shape.begin(), shape.end());
   if (!out) return py::array(want, dims);
   const py::array& o = *out;

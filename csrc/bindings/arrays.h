@@ -18,6 +18,9 @@ namespace py = pybind11;
 // otherwise. `op` prefixes messages.
 TensorView view_of(const py::array& a, const std::string& op, const char* name);
 
+// The same for an int64 index array (TypeError naming `name` otherwise).
+TensorView index_view_of(const py::array& a, const std::string& op, const char* name);
+
 // A new C-contiguous array of `shape`, or `out` after checking it has exactly
 // that shape and dtype, is C-contiguous and writeable.
 py::array output_array(const std::string& op, const char* name, DType dtype,
