@@ -13,22 +13,36 @@
 namespace convcore::bindings {
 namespace {
 
+ConvPass parse_pass(const std::string& pass) {
+  if (pass == "backward_input") return ConvPass::backward_input;
+  if (pass == "backward_weight") return ConvPass::backward_weight;
+  CC_CHECK_ARG(pass == "forward", "explain: pass must be 'forward', 'backward_input' or "
+               "'backward_weight', got '", pass, "'");
+  return ConvPass::forward;
+}
+
+// The convolution pass a transposed convolution's pass runs (dispatch.h).
+ConvPass adjoint_pass(ConvPass pass) {
+  if (pass == ConvPass::forward) return ConvPass::backward_input;
+  if (pass == ConvPass::backward_input) return ConvPass::forward;
+  return pass;
+}
+
 py::dict explain(const std::array<int64_t, 4>& input_shape,
                  const std::array<int64_t, 4>& weight_shape, bool has_bias, const ConvParams& p,
                  const std::string& dtype, const std::string& pass,
-                 const std::optional<std::string>& algorithm) {
+                 const std::optional<std::string>& algorithm, bool transposed) {
   CC_CHECK_ARG(dtype == "float32" || dtype == "float64",
                "explain: dtype must be 'float32' or 'float64', got '", dtype, "'");
   const DType dt = dtype == "float32" ? DType::f32 : DType::f64;
   const ConvProblem prob =
-      make_conv_problem(p, dt, input_shape, weight_shape, has_bias ? weight_shape[0] : -1);
-  ConvPass which = ConvPass::forward;
-  if (pass == "backward_input") which = ConvPass::backward_input;
-  else if (pass == "backward_weight") which = ConvPass::backward_weight;
-  else CC_CHECK_ARG(pass == "forward", "explain: pass must be 'forward', 'backward_input' or "
-                    "'backward_weight', got '", pass, "'");
-  const Choice c = select_conv(prob, which, algorithm ? std::optional(parse_algo(*algorithm))
-                                                      : std::nullopt);
+      transposed ? make_conv_transpose_problem(p, dt, input_shape, weight_shape,
+                                               has_bias ? weight_shape[1] * p.groups : -1)
+                 : make_conv_problem(p, dt, input_shape, weight_shape,
+                                     has_bias ? weight_shape[0] : -1);
+  const ConvPass which = parse_pass(pass);
+  const Choice c = select_conv(prob, transposed ? adjoint_pass(which) : which,
+                               algorithm ? std::optional(parse_algo(*algorithm)) : std::nullopt);
   py::list rejected;
   for (const auto& [algo, why] : c.rejected) rejected.append(py::make_tuple(algo_name(algo), why));
   py::dict d;
@@ -40,7 +54,7 @@ py::dict explain(const std::array<int64_t, 4>& input_shape,
   d["workspace_bytes"] = c.workspace_bytes;
   d["threads"] = c.threads;
   d["isa"] = isa_name(active_isa());
-  d["output_shape"] = output_shape_nchw(prob);
+  d["output_shape"] = transposed ? input_shape_nchw(prob) : output_shape_nchw(prob);
   d["flops"] = prob.flops();
   return d;
 }
@@ -85,7 +99,7 @@ void bind_runtime(py::module_& m) {
   m.def("same_padding", &same_padding, py::arg("n"), py::arg("kernel"), py::arg("stride"),
         py::arg("dilation"));
   m.def("explain", &explain, py::arg("input_shape"), py::arg("weight_shape"), py::arg("has_bias"),
-        py::arg("params"), py::arg("dtype"), py::arg("pass_"), py::arg("algorithm") = py::none());
+        py::arg("params"), py::arg("dtype"), py::arg("pass_"), py::arg("algorithm") = py::none(), py::arg("transposed") = false);
   m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
         py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 }

@@ -690,18 +690,36 @@ void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x
 }
 
 template <class T>
-void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, int threads) {
-  const Act4 gs = act4_of(gy, prob.p.nhwc);
-  const T* data = data_of<T>(gy);
-  parallel_for(prob.cout, threads, [&](int64_t b, int64_t e, int) {
+void sum_per_channel(const TensorView& t, bool nhwc, T* sums, int threads) {
+  const Act4 a = act4_of(t, nhwc);
+  const T* data = data_of<T>(t);
+  parallel_for(a.c, threads, [&](int64_t b, int64_t e, int) {
     for (int64_t c = b; c < e; ++c) {
       double acc = 0;  // float32 sums over N*H*W terms keep their accuracy
-      for (int64_t n = 0; n < prob.n; ++n)
-        for (int64_t i = 0; i < prob.oh; ++i) {
-          const T* row = data + n * gs.sn + c * gs.sc + i * gs.sh;
-          for (int64_t j = 0; j < prob.ow; ++j) acc += row[j * gs.sw];
+      for (int64_t n = 0; n < a.n; ++n)
+        for (int64_t i = 0; i < a.h; ++i) {
+          const T* row = data + n * a.sn + c * a.sc + i * a.sh;
+          for (int64_t j = 0; j < a.w; ++j) acc += row[j * a.sw];
         }
-      gb[c] = static_cast<T>(acc);
+      sums[c] = static_cast<T>(acc);
+    }
+  });
+}
+
+template <class T>
+void add_per_channel(const TensorView& t, bool nhwc, const T* values, int threads) {
+  const Act4 a = act4_of(t, nhwc);
+  T* data = data_of<T>(t);
+  parallel_for(a.n * a.h, threads, [&](int64_t b, int64_t e, int) {
+    for (int64_t r = b; r < e; ++r) {
+      T* row = data + (r / a.h) * a.sn + (r % a.h) * a.sh;
+      if (nhwc) {  // unit-stride inner loops in either layout
+        for (int64_t j = 0; j < a.w; ++j)
+          for (int64_t c = 0; c < a.c; ++c) row[j * a.sw + c] += values[c];
+      } else {
+        for (int64_t c = 0; c < a.c; ++c)
+          for (int64_t j = 0; j < a.w; ++j) row[c * a.sc + j] += values[c];
+      }
     }
   });
 }
@@ -719,7 +737,8 @@ void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, in
                                                  const TensorView&, const TensorView&, int);   \
   template void conv_depthwise_backward_weight<T>(const ConvProblem&, const TensorView&,       \
                                                   const TensorView&, const TensorView&, int);  \
-  template void conv_backward_bias<T>(const ConvProblem&, const TensorView&, T*, int);
+  template void sum_per_channel<T>(const TensorView&, bool, T*, int);                          \
+  template void add_per_channel<T>(const TensorView&, bool, const T*, int);
 CC_INSTANTIATE_CONV(float)
 CC_INSTANTIATE_CONV(double)
 #undef CC_INSTANTIATE_CONV

@@ -36,8 +36,11 @@ template <class T>
 void conv_depthwise_backward_weight(const ConvProblem& prob, const TensorView& x,
                                     const TensorView& gy, const TensorView& gw, int threads);
 
+// sums[c] = sum of t over N, H, W (the bias gradient); t[n, c, i, j] += values[c] (a bias).
 template <class T>
-void conv_backward_bias(const ConvProblem& prob, const TensorView& gy, T* gb, int threads);
+void sum_per_channel(const TensorView& t, bool nhwc, T* sums, int threads);
+template <class T>
+void add_per_channel(const TensorView& t, bool nhwc, const T* values, int threads);
 
 // Row stride of a padded depthwise plane: room for the whole vectors the
 // kernels read past a row's last tap (see cpu/kernels/kernels.h).

@@ -46,27 +46,71 @@ void run_forward(const ConvProblem& prob, const Choice& c, const TensorView& inp
 }
 
 template <class T>
+void run_backward_input(const ConvProblem& prob, const Choice& c, const TensorView& grad_output,
+                        const TensorView& weight, const TensorView& grad_input) {
+  if (c.algo == Algo::depthwise_direct)
+    cpu::conv_depthwise_backward_input<T>(prob, grad_output, weight, grad_input, c.threads);
+  else
+    cpu::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, grad_output, weight,
+                                     grad_input, c.threads);
+}
+
+template <class T>
+void run_backward_weight(const ConvProblem& prob, const Choice& c, const TensorView& input,
+                         const TensorView& grad_output, const TensorView& grad_weight) {
+  if (c.algo == Algo::depthwise_direct)
+    cpu::conv_depthwise_backward_weight<T>(prob, input, grad_output, grad_weight, c.threads);
+  else
+    cpu::conv_gemm_backward_weight<T>(prob, input, grad_output, grad_weight, c.threads);
+}
+
+template <class T>
 void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
                   const TensorView& grad_output, const TensorView& input,
                   const TensorView& weight, const TensorView* grad_input,
                   const TensorView* grad_weight, const TensorView* grad_bias) {
-  if (grad_input) {
-    const Choice c = select_conv(prob, ConvPass::backward_input, algo);
-    if (c.algo == Algo::depthwise_direct)
-      cpu::conv_depthwise_backward_input<T>(prob, grad_output, weight, *grad_input, c.threads);
-    else
-      cpu::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, grad_output, weight,
-                                       *grad_input, c.threads);
-  }
-  if (grad_weight) {
-    const Choice c = select_conv(prob, ConvPass::backward_weight, algo);
-    if (c.algo == Algo::depthwise_direct)
-      cpu::conv_depthwise_backward_weight<T>(prob, input, grad_output, *grad_weight, c.threads);
-    else
-      cpu::conv_gemm_backward_weight<T>(prob, input, grad_output, *grad_weight, c.threads);
-  }
+  if (grad_input)
+    run_backward_input<T>(prob, select_conv(prob, ConvPass::backward_input, algo), grad_output,
+                          weight, *grad_input);
+  if (grad_weight)
+    run_backward_weight<T>(prob, select_conv(prob, ConvPass::backward_weight, algo), input,
+                           grad_output, *grad_weight);
   if (grad_bias)
-    cpu::conv_backward_bias<T>(prob, grad_output, grad_bias->ptr<T>(), get_num_threads());
+    cpu::sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>(), get_num_threads());
+}
+
+// A transposed convolution runs the passes of the convolution it is the
+// adjoint of (ops/conv_params.h): its forward is that convolution's
+// backward-input pass, its input gradient that convolution's forward, and
+// its weight gradient the same weight-gradient pass with input and
+// grad_output swapped.
+template <class T>
+void run_transpose_forward(const ConvProblem& prob, const Choice& c, const TensorView& input,
+                           const TensorView& weight, const TensorView* bias,
+                           const TensorView& output) {
+  run_backward_input<T>(prob, c, input, weight, output);
+  if (bias) cpu::add_per_channel<T>(output, prob.p.nhwc, bias->ptr<T>(), get_num_threads());
+}
+
+template <class T>
+void run_transpose_backward(const ConvProblem& prob, std::optional<Algo> algo,
+                            const TensorView& grad_output, const TensorView& input,
+                            const TensorView& weight, const TensorView* grad_input,
+                            const TensorView* grad_weight, const TensorView* grad_bias) {
+  if (grad_input)
+    run_forward<T>(prob, select_conv(prob, ConvPass::forward, algo), grad_output, weight,
+                   nullptr, *grad_input);
+  if (grad_weight)
+    run_backward_weight<T>(prob, select_conv(prob, ConvPass::backward_weight, algo),
+                           grad_output, input, *grad_weight);
+  if (grad_bias)
+    cpu::sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>(), get_num_threads());
+}
+
+void check_bias_gradient(const ConvParams& p, const TensorView& grad_bias, int64_t channels) {
+  check_rank(p, "grad_bias", grad_bias, 1);
+  CC_CHECK_ARG(grad_bias.sizes[0] == channels, p.op, ": grad_bias has ", grad_bias.sizes[0],
+               " elements, expected ", channels);
 }
 
 }  // namespace
@@ -107,17 +151,59 @@ void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
   check_shape(prob, "grad_output", grad_output, output_shape_nchw(prob));
   if (grad_input) check_shape(prob, "grad_input", *grad_input, input_shape_nchw(prob));
   if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
-  if (grad_bias) {
-    check_rank(p, "grad_bias", *grad_bias, 1);
-    CC_CHECK_ARG(grad_bias->sizes[0] == prob.cout, p.op, ": grad_bias has ", grad_bias->sizes[0],
-                 " elements, expected ", prob.cout);
-  }
+  if (grad_bias) check_bias_gradient(p, *grad_bias, prob.cout);
   if (prob.dtype == DType::f32)
     run_backward<float>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
                         grad_bias);
   else
     run_backward<double>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
                          grad_bias);
+}
+
+ConvProblem conv_transpose_problem(const ConvParams& p, const TensorView& input,
+                                   const TensorView& weight, const TensorView* bias) {
+  check_rank(p, "input", input, 4);
+  check_rank(p, "weight", weight, 4);
+  check_dtype(p, "weight", weight, input.dtype);
+  if (bias) {
+    check_rank(p, "bias", *bias, 1);
+    check_dtype(p, "bias", *bias, input.dtype);
+  }
+  return make_conv_transpose_problem(p, input.dtype, sizes4(input), sizes4(weight),
+                                     bias ? bias->sizes[0] : -1);
+}
+
+Choice conv_transpose2d_forward(const ConvParams& p, const TensorView& input,
+                                const TensorView& weight, const TensorView* bias,
+                                const TensorView& output, std::optional<Algo> algo) {
+  const ConvProblem prob = conv_transpose_problem(p, input, weight, bias);
+  check_dtype(p, "output", output, input.dtype);
+  check_shape(prob, "output", output, input_shape_nchw(prob));
+  const Choice choice = select_conv(prob, ConvPass::backward_input, algo);
+  if (prob.dtype == DType::f32)
+    run_transpose_forward<float>(prob, choice, input, weight, bias, output);
+  else
+    run_transpose_forward<double>(prob, choice, input, weight, bias, output);
+  return choice;
+}
+
+void conv_transpose2d_backward(const ConvParams& p, const TensorView& grad_output,
+                               const TensorView& input, const TensorView& weight,
+                               const TensorView* grad_input, const TensorView* grad_weight,
+                               const TensorView* grad_bias, std::optional<Algo> algo) {
+  const ConvProblem prob = conv_transpose_problem(p, input, weight, nullptr);
+  check_dtype(p, "grad_output", grad_output, input.dtype);
+  check_rank(p, "grad_output", grad_output, 4);
+  check_shape(prob, "grad_output", grad_output, input_shape_nchw(prob));
+  if (grad_input) check_shape(prob, "grad_input", *grad_input, output_shape_nchw(prob));
+  if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
+  if (grad_bias) check_bias_gradient(p, *grad_bias, prob.cin);
+  if (prob.dtype == DType::f32)
+    run_transpose_backward<float>(prob, algo, grad_output, input, weight, grad_input,
+                                  grad_weight, grad_bias);
+  else
+    run_transpose_backward<double>(prob, algo, grad_output, input, weight, grad_input,
+                                   grad_weight, grad_bias);
 }
 
 }  // namespace convcore

@@ -27,4 +27,19 @@ void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
                      const TensorView* grad_input, const TensorView* grad_weight,
                      const TensorView* grad_bias, std::optional<Algo> algo = std::nullopt);
 
+// Transposed convolutions (ops/conv_params.h make_conv_transpose_problem):
+// input (N, Cin, H, W), weight (Cin, Cout/groups, KH, KW), output shaped
+// input_shape_nchw(problem). The passes map onto the convolution ones
+// (forward = backward_input, grad_input = forward), and so does the choice.
+ConvProblem conv_transpose_problem(const ConvParams& p, const TensorView& input,
+                                   const TensorView& weight, const TensorView* bias);
+Choice conv_transpose2d_forward(const ConvParams& p, const TensorView& input,
+                                const TensorView& weight, const TensorView* bias,
+                                const TensorView& output, std::optional<Algo> algo = std::nullopt);
+void conv_transpose2d_backward(const ConvParams& p, const TensorView& grad_output,
+                               const TensorView& input, const TensorView& weight,
+                               const TensorView* grad_input, const TensorView* grad_weight,
+                               const TensorView* grad_bias,
+                               std::optional<Algo> algo = std::nullopt);
+
 }  // namespace convcore

@@ -56,17 +56,29 @@ void check_pad_mode(const ConvProblem& prob) {
   }
 }
 
-}  // namespace
-
-bool ConvProblem::is_pointwise() const {
-  return kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad[0] == 0 &&
-         p.pad[1] == 0 && p.pad[2] == 0 && p.pad[3] == 0;
+void check_sizes(const ConvParams& p, const char* what, const std::array<int64_t, 4>& s,
+                 bool is_input) {
+  for (int64_t v : s) {
+    CC_CHECK_ARG(v >= 0, p.op, ": ", what, " size ", shape_str(s, p, is_input), " is negative");
+    CC_CHECK_ARG(v <= kMaxDim, p.op, ": ", what, " size ", shape_str(s, p, is_input),
+                 " is too large (a dimension above 2^40)");
+  }
 }
 
-ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
-                              const std::array<int64_t, 4>& input,
-                              const std::array<int64_t, 4>& weight, int64_t bias_len) {
-  check_params(params);
+void check_dilated_kernel(const ConvParams& p, int64_t kh, int64_t kw) {
+  for (int a = 0; a < 2; ++a) {
+    const int64_t k = a == 0 ? kh : kw;
+    CC_CHECK_ARG(static_cast<long double>(p.dilation[a]) * (k - 1) < 0x1p62L, p.op,
+                 ": the dilated kernel size dilation * (kernel - 1) + 1 = ", p.dilation[a],
+                 " * ", k - 1, " + 1 overflows int64 (above 2^62)");
+  }
+}
+
+// Everything but check_params: the transposed path hands in negative
+// trailing padding of its own making.
+ConvProblem conv_problem_of(const ConvParams& params, DType dtype,
+                            const std::array<int64_t, 4>& input,
+                            const std::array<int64_t, 4>& weight, int64_t bias_len) {
   ConvProblem prob;
   prob.p = params;
   prob.dtype = dtype;
@@ -77,16 +89,8 @@ ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
     prob.n = input[0], prob.cin = input[1], prob.h = input[2], prob.w = input[3];
   }
   prob.cout = weight[0], prob.kh = weight[2], prob.kw = weight[3];
-  for (int64_t v : input) {
-    CC_CHECK_ARG(v >= 0, p.op, ": input size ", shape_str(input, p, true), " is negative");
-    CC_CHECK_ARG(v <= kMaxDim, p.op, ": input size ", shape_str(input, p, true),
-                 " is too large (a dimension above 2^40)");
-  }
-  for (int64_t v : weight) {
-    CC_CHECK_ARG(v >= 0, p.op, ": weight size ", shape_str(weight, p, false), " is negative");
-    CC_CHECK_ARG(v <= kMaxDim, p.op, ": weight size ", shape_str(weight, p, false),
-                 " is too large (a dimension above 2^40)");
-  }
+  check_sizes(p, "input", input, true);
+  check_sizes(p, "weight", weight, false);
   CC_CHECK_ARG(prob.kh >= 1 && prob.kw >= 1, p.op, ": weight of size ",
                shape_str(weight, p, false), " has an empty kernel");
   CC_CHECK_ARG(prob.cout >= p.groups && prob.cout % p.groups == 0, p.op, ": given groups=",
@@ -103,12 +107,7 @@ ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
 
   CC_CHECK_ARG(prob.h >= 1 && prob.w >= 1, p.op, ": input ", shape_str(input, p, true),
                " has a zero-size spatial dimension");
-  for (int a = 0; a < 2; ++a) {
-    const int64_t k = a == 0 ? prob.kh : prob.kw;
-    CC_CHECK_ARG(static_cast<long double>(p.dilation[a]) * (k - 1) < 0x1p62L, p.op,
-                 ": the dilated kernel size dilation * (kernel - 1) + 1 = ", p.dilation[a],
-                 " * ", k - 1, " + 1 overflows int64 (above 2^62)");
-  }
+  check_dilated_kernel(p, prob.kh, prob.kw);
   const int64_t keh = effective_kernel(prob.kh, p.dilation[0]);
   const int64_t kew = effective_kernel(prob.kw, p.dilation[1]);
   const int64_t ph = prob.h + p.pad[0] + p.pad[1], pw = prob.w + p.pad[2] + p.pad[3];
@@ -130,6 +129,75 @@ ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
     CC_CHECK_ARG(s <= limit, p.op, ": the element count of input ", shape_str(input, p, true),
                  ", weight ", shape_str(weight, p, false), " or output overflows int64");
   return prob;
+}
+
+int64_t transposed_output_size(const ConvParams& p, int axis, int64_t n, int64_t k) {
+  const long double size = static_cast<long double>(n - 1) * p.stride[axis] -
+                           p.pad[2 * axis] - p.pad[2 * axis + 1] +
+                           static_cast<long double>(p.dilation[axis]) * (k - 1) +
+                           p.output_padding[axis] + 1;
+  CC_CHECK_ARG(size <= kMaxDim, p.op, ": the output size (input - 1) * stride + dilation * "
+               "(kernel - 1) + output_padding + 1 - padding is too large (above 2^40)");
+  return static_cast<int64_t>(size);
+}
+
+}  // namespace
+
+bool ConvProblem::is_pointwise() const {
+  return kh == 1 && kw == 1 && p.stride[0] == 1 && p.stride[1] == 1 && p.pad[0] == 0 &&
+         p.pad[1] == 0 && p.pad[2] == 0 && p.pad[3] == 0;
+}
+
+ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
+                              const std::array<int64_t, 4>& input,
+                              const std::array<int64_t, 4>& weight, int64_t bias_len) {
+  check_params(params);
+  return conv_problem_of(params, dtype, input, weight, bias_len);
+}
+
+ConvProblem make_conv_transpose_problem(const ConvParams& params, DType dtype,
+                                        const std::array<int64_t, 4>& input,
+                                        const std::array<int64_t, 4>& weight, int64_t bias_len) {
+  check_params(params);
+  const ConvParams& p = params;
+  const char* axes[2] = {"height", "width"};
+  for (int a = 2 - p.spatial_dims; a < 2; ++a)
+    CC_CHECK_ARG(p.output_padding[a] >= 0 &&
+                     (p.output_padding[a] < p.stride[a] || p.output_padding[a] < p.dilation[a]),
+                 p.op, ": output_padding must be non-negative and smaller than either stride "
+                 "or dilation, got output_padding ", p.output_padding[a], ", stride ",
+                 p.stride[a], ", dilation ", p.dilation[a], " (", axes[a], ")");
+  check_sizes(p, "input", input, true);
+  check_sizes(p, "weight", weight, false);
+  const int64_t cin = p.nhwc ? input[3] : input[1];
+  const int64_t h = p.nhwc ? input[1] : input[2], w = p.nhwc ? input[2] : input[3];
+  CC_CHECK_ARG(weight[0] == cin, p.op, ": weight of size ", shape_str(weight, p, false),
+               " (in_channels, out_channels / groups, ...) expects input ",
+               shape_str(input, p, true), " to have ", weight[0], " channels, but got ", cin,
+               " channels instead");
+  CC_CHECK_ARG(cin >= p.groups && cin % p.groups == 0, p.op, ": given groups=", p.groups,
+               ", expected weight to be divisible by ", p.groups,
+               " at dimension 0, but got weight of size ", shape_str(weight, p, false));
+  const int64_t cout = weight[1] * p.groups;
+  CC_CHECK_ARG(bias_len < 0 || bias_len == cout, p.op,
+               ": expected bias to be 1-dimensional with ", cout, " elements (weight has ",
+               weight[1], " x groups=", p.groups, " output channels), but got ", bias_len);
+  CC_CHECK_ARG(weight[2] >= 1 && weight[3] >= 1, p.op, ": weight of size ",
+               shape_str(weight, p, false), " has an empty kernel");
+  CC_CHECK_ARG(h >= 1 && w >= 1, p.op, ": input ", shape_str(input, p, true),
+               " has a zero-size spatial dimension");
+  check_dilated_kernel(p, weight[2], weight[3]);
+  const int64_t oh = transposed_output_size(p, 0, h, weight[2]);
+  const int64_t ow = transposed_output_size(p, 1, w, weight[3]);
+  CC_CHECK_ARG(oh >= 1 && ow >= 1, p.op, ": given input size per channel (", spatial(p, h, w),
+               "), the calculated output size per channel (", spatial(p, oh, ow),
+               ") is too small");
+  ConvParams conv = p;
+  conv.pad = {p.pad[0], p.pad[1] - p.output_padding[0], p.pad[2], p.pad[3] - p.output_padding[1]};
+  const std::array<int64_t, 4> conv_input =
+      p.nhwc ? std::array<int64_t, 4>{input[0], oh, ow, cout}
+             : std::array<int64_t, 4>{input[0], cout, oh, ow};
+  return conv_problem_of(conv, dtype, conv_input, weight, -1);
 }
 
 std::array<int64_t, 4> input_shape_nchw(const ConvProblem& prob) {

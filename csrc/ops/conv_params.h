@@ -15,6 +15,7 @@ struct ConvParams {
   std::array<int64_t, 2> stride{1, 1};
   std::array<int64_t, 2> dilation{1, 1};
   std::array<int64_t, 4> pad{0, 0, 0, 0};  // top, bottom, left, right
+  std::array<int64_t, 2> output_padding{0, 0};  // transposed convolutions only
   PadMode pad_mode = PadMode::constant;
   double pad_value = 0.0;
   int64_t groups = 1;
@@ -47,6 +48,17 @@ struct ConvProblem {
 ConvProblem make_conv_problem(const ConvParams& params, DType dtype,
                               const std::array<int64_t, 4>& input,
                               const std::array<int64_t, 4>& weight, int64_t bias_len);
+
+// A transposed convolution as the convolution it is the adjoint of: input
+// (N, Cin, H, W) in the layout of `params.nhwc` is that convolution's output,
+// weight (Cin, Cout/groups, KH, KW) its weight, and the transposed output
+// (N, Cout, Hout, Wout), Hout = (H - 1) * stride - pad_top - pad_bottom +
+// dilation * (KH - 1) + output_padding + 1, its input. output_padding rows
+// that no window reaches make the convolution's trailing padding negative.
+// bias_len is the transposed bias (Cout), checked here and not recorded.
+ConvProblem make_conv_transpose_problem(const ConvParams& params, DType dtype,
+                                        const std::array<int64_t, 4>& input,
+                                        const std::array<int64_t, 4>& weight, int64_t bias_len);
 
 // Checks a gradient or output array has the shape the problem implies.
 void check_shape(const ConvProblem& prob, const char* what, const TensorView& t,

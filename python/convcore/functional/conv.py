@@ -151,7 +151,7 @@ def _forward(
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
     out4 = None
     if out is not None:  # out is checked in the caller's shapes, after the core's checks
-        _C.check_conv(x4, w4, b, call.params)
+        _C.check_conv2d(x4, w4, b, call.params)
         out4 = call.out_view(out, "out", "output", (x, w, b), call.output_shape(x.shape, w.shape))
     y = _C.conv2d(x4, w4, b, call.params, algorithm, out4)
     return out if out is not None else call.restore(y)
@@ -173,7 +173,7 @@ def _backward(
     inputs = (x, w, g)
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
     if out is not None:  # out is checked in the caller's shapes, after the core's checks
-        _C.check_conv(x4, w4, None, call.params)
+        _C.check_conv2d(x4, w4, None, call.params)
     check_out(outs[2], op, "out[2]", *inputs)
     gx, gw, gb = _C.conv2d_backward(
         call.as4d(g, "grad_output"), x4, w4, call.params,
