@@ -304,8 +304,12 @@ int64_t conv_col_tile_bytes(const ConvProblem& prob) {
   const int64_t nr = elem == 4 ? kernels().gemms.f32.nr : kernels().gemms.f64.nr;
   const int64_t K = std::max<int64_t>(prob.k_gemm(), 1);
   // About 512 KiB: the tile is written by the GEMM and read back by the
-  // scatter while still in L2.
-  int64_t pixels = (512 * 1024 / elem) / K / nr * nr;
+  // scatter while still in L2. Deep GEMMs (K = Cin * kh * kw in the
+  // thousands) get at least kMinPixels columns instead, or each GEMM would
+  // repack all of A for a sliver of B: there the tile's trip through L3 costs
+  // less than the repacking.
+  constexpr int64_t kMinPixels = 256;
+  int64_t pixels = std::max<int64_t>((512 * 1024 / elem) / K, kMinPixels) / nr * nr;
   pixels = std::clamp<int64_t>(pixels, nr, std::max<int64_t>(prob.out_pixels(), nr));
   return K * pixels * elem;
 }

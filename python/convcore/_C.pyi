@@ -10,6 +10,7 @@ class ConvParams:
     stride: tuple[int, ...]
     dilation: tuple[int, ...]
     pad: tuple[int, ...]
+    output_padding: tuple[int, ...]
     pad_mode: str
     pad_value: float
     groups: int
@@ -18,7 +19,7 @@ class ConvParams:
     op: str
     def __init__(self) -> None: ...
 
-def check_conv(
+def check_conv2d(
     input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], params: ConvParams
 ) -> None: ...
 def conv2d(
@@ -30,6 +31,30 @@ def conv2d(
     out: Optional[np.ndarray] = None,
 ) -> np.ndarray: ...
 def conv2d_backward(
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    weight: np.ndarray,
+    params: ConvParams,
+    need_input: bool,
+    need_weight: bool,
+    need_bias: bool,
+    algorithm: Optional[str] = None,
+    out_input: Optional[np.ndarray] = None,
+    out_weight: Optional[np.ndarray] = None,
+    out_bias: Optional[np.ndarray] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
+def check_conv_transpose2d(
+    input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], params: ConvParams
+) -> None: ...
+def conv_transpose2d(
+    input: np.ndarray,
+    weight: np.ndarray,
+    bias: Optional[np.ndarray],
+    params: ConvParams,
+    algorithm: Optional[str] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def conv_transpose2d_backward(
     grad_output: np.ndarray,
     input: np.ndarray,
     weight: np.ndarray,
@@ -57,6 +82,7 @@ def explain(
     dtype: str,
     pass_: str,
     algorithm: Optional[str] = None,
+    transposed: bool = False,
 ) -> dict: ...
 def gemm(
     a: np.ndarray,

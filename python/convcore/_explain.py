@@ -12,7 +12,7 @@ from .functional.conv import _ConvCall
 
 __all__ = ["Explanation", "explain"]
 
-_OPS = {"conv2d": 2, "conv1d": 1}
+_OPS = {"conv2d": 2, "conv1d": 1, "conv_transpose2d": 2, "conv_transpose1d": 1}
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ def explain(
     dilation: Any = 1,
     groups: int = 1,
     padding_mode: Any = "zeros",
+    output_padding: Any = 0,
     data_format: Optional[str] = None,
     dtype: Any = np.float32,
     pass_: str = "forward",
@@ -59,10 +60,13 @@ def explain(
 ) -> Explanation:
     """Which algorithm runs ``op`` on these shapes, why, and the scratch it needs.
 
-    ``op`` is ``'conv2d'`` or ``'conv1d'``; the options are those of the
-    functional call. ``pass_`` is ``'forward'``, ``'backward_input'`` or
-    ``'backward_weight'``; ``algorithm=`` checks that a forced algorithm can run
-    the problem (ValueError saying why not otherwise). Nothing is computed.
+    ``op`` is ``'conv2d'``, ``'conv1d'``, ``'conv_transpose2d'`` or
+    ``'conv_transpose1d'``; the options are those of the functional call (a
+    transposed convolution's passes run the conv passes they are the adjoints
+    of: its forward is conv's backward_input and the reverse). ``pass_`` is
+    ``'forward'``, ``'backward_input'`` or ``'backward_weight'``; ``algorithm=``
+    checks that a forced algorithm can run the problem (ValueError saying why
+    not otherwise). Nothing is computed.
 
     >>> print(convcore.explain('conv2d', (16, 64, 56, 56), (64, 64, 3, 3), padding=1))
     """
@@ -72,12 +76,14 @@ def explain(
     fmt = data_format or ("NCHW" if nd == 2 else "NCL")
     dt = np.dtype(dtype)
     xs, ws = tuple(int(v) for v in input_shape), tuple(int(v) for v in weight_shape)
-    call = _ConvCall(op, nd, xs, ws, stride, padding, dilation, groups, padding_mode, fmt)
+    transposed = op.startswith("conv_transpose")
+    call = _ConvCall(op, nd, xs, ws, stride, padding, dilation, groups, padding_mode, fmt,
+                     output_padding if transposed else None)
     x4 = xs if not call.unbatched else (1,) + xs
     if nd == 1:
         x4 = x4[:2] + (1,) + x4[2:] if not call.nhwc else x4[:1] + (1,) + x4[1:]
         ws = ws[:2] + (1,) + ws[2:]
-    d = _C.explain(x4, ws, bias, call.params, dt.name, pass_, algorithm)
+    d = _C.explain(x4, ws, bias, call.params, dt.name, pass_, algorithm, transposed)
     out = tuple(d["output_shape"])
     if call.nhwc:
         out = (out[0], out[2], out[3], out[1])

@@ -23,7 +23,16 @@ from .._args import (
     spatial_padding,
 )
 
-__all__ = ["conv1d", "conv1d_backward", "conv2d", "conv2d_backward"]
+__all__ = [
+    "conv1d",
+    "conv1d_backward",
+    "conv2d",
+    "conv2d_backward",
+    "conv_transpose1d",
+    "conv_transpose1d_backward",
+    "conv_transpose2d",
+    "conv_transpose2d_backward",
+]
 
 _NEEDS = ("input", "weight", "bias")
 _LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
@@ -32,7 +41,8 @@ _LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
 class _ConvCall:
     """One convolution call in the core's terms: 4-D arrays and ConvParams.
 
-    A 1-D convolution runs as a 2-D one with H = 1 and an unbatched input
+    `output_padding` (not None) makes it a transposed convolution, whose
+    weight is (in_channels, out_channels / groups, ...). A 1-D convolution runs as a 2-D one with H = 1 and an unbatched input
     gains a batch axis of 1; `as4d` applies both to an array, `restore` undoes
     them on a result. Built from shapes alone, so `explain` needs no arrays."""
 
@@ -48,8 +58,11 @@ class _ConvCall:
         groups: Any,
         mode: Any,
         fmt: str,
+        output_padding: Any = None,
     ) -> None:
         self.op, self.nd = op, nd
+        self.transposed = output_padding is not None
+        self.core = "conv_transpose2d" if self.transposed else "conv2d"
         if len(x_shape) not in (nd + 1, nd + 2):
             raise ValueError(
                 f"{op}: expected input to be {nd + 1}-D (unbatched) or {nd + 2}-D (batched), "
@@ -57,8 +70,10 @@ class _ConvCall:
             )
         if len(w_shape) != nd + 2:
             kernel = "kH, kW" if nd == 2 else "kL"
+            channels = ("in_channels, out_channels/groups" if self.transposed
+                        else "out_channels, in_channels/groups")
             raise ValueError(
-                f"{op}: expected weight to be {nd + 2}-D (out_channels, in_channels/groups, "
+                f"{op}: expected weight to be {nd + 2}-D ({channels}, "
                 f"{kernel}), got a {len(w_shape)}-D array of shape {tuple(w_shape)}"
             )
         self.unbatched = len(x_shape) == nd + 1
@@ -70,16 +85,20 @@ class _ConvCall:
         d = int_tuple(dilation, nd, "dilation", op)
         batched = tuple(x_shape) if not self.unbatched else (1,) + tuple(x_shape)
         sizes = batched[1:-1] if self.nhwc else batched[2:]
+        if self.transposed and isinstance(padding, str):
+            raise TypeError(f"{op}: padding must be an int or a tuple of ints, got {padding!r}")
         pads = spatial_padding(padding, sizes, w_shape[2:], s, d, op)
         core_mode, value = padding_mode(mode, op)
+        out_pad = int_tuple(output_padding, nd, "output_padding", op) if self.transposed else (0,) * nd
 
         p = _C.ConvParams()
         p.op, p.spatial_dims, p.groups, p.nhwc = op, nd, int(groups), self.nhwc
         p.pad_mode, p.pad_value = core_mode, value
         if nd == 1:
             p.stride, p.dilation, p.pad = (1, s[0]), (1, d[0]), (0, 0) + pads
+            p.output_padding = (0, out_pad[0])
         else:
-            p.stride, p.dilation, p.pad = s, d, pads
+            p.stride, p.dilation, p.pad, p.output_padding = s, d, pads, out_pad
         self.params = p
 
     def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
@@ -99,17 +118,20 @@ class _ConvCall:
         return w[:, :, None, :] if self.nd == 1 and w.ndim == 3 else w
 
     def output_shape(self, x_shape: tuple, w_shape: tuple) -> tuple:
-        """conv's output shape in the caller's layout and rank."""
+        """The output shape in the caller's layout and rank."""
         p, nd = self.params, self.nd
         sizes = x_shape[-nd - 1:-1] if self.nhwc else x_shape[-nd:]
-        out = [
-            conv_output_size(n, k, s, (lo, hi), d)
-            for n, k, s, d, lo, hi in zip(
-                sizes, w_shape[2:], p.stride[2 - nd:], p.dilation[2 - nd:],
-                p.pad[4 - 2 * nd::2], p.pad[5 - 2 * nd::2])
-        ]
-        spatial = tuple(out)
-        core = spatial + (w_shape[0],) if self.nhwc else (w_shape[0],) + spatial
+        axes = zip(sizes, w_shape[2:], p.stride[2 - nd:], p.dilation[2 - nd:],
+                   p.pad[4 - 2 * nd::2], p.pad[5 - 2 * nd::2], p.output_padding[2 - nd:])
+        if self.transposed:
+            spatial = tuple((n - 1) * s - lo - hi + d * (k - 1) + op + 1
+                            for n, k, s, d, lo, hi, op in axes)
+            channels = w_shape[1] * p.groups
+        else:
+            spatial = tuple(conv_output_size(n, k, s, (lo, hi), d)
+                            for n, k, s, d, lo, hi, _ in axes)
+            channels = w_shape[0]
+        core = spatial + (channels,) if self.nhwc else (channels,) + spatial
         return core if self.unbatched else (x_shape[0],) + core
 
     def out_view(self, out: Optional[np.ndarray], name: str, what: str, inputs: tuple,
@@ -144,38 +166,41 @@ class _ConvCall:
 def _forward(
     op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     dilation: Any, groups: Any, mode: Any, fmt: str, algorithm: Optional[str], out: Any,
+    output_padding: Any = None,
 ) -> np.ndarray:
     x, w = operand(input, "input", op), operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
-    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
+    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt,
+                     output_padding)
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
     out4 = None
     if out is not None:  # out is checked in the caller's shapes, after the core's checks
-        _C.check_conv2d(x4, w4, b, call.params)
+        getattr(_C, "check_" + call.core)(x4, w4, b, call.params)
         out4 = call.out_view(out, "out", "output", (x, w, b), call.output_shape(x.shape, w.shape))
-    y = _C.conv2d(x4, w4, b, call.params, algorithm, out4)
+    y = getattr(_C, call.core)(x4, w4, b, call.params, algorithm, out4)
     return out if out is not None else call.restore(y)
 
 
 def _backward(
     op: str, nd: int, grad_output: Any, input: Any, weight: Any, stride: Any, padding: Any,
     dilation: Any, groups: Any, mode: Any, fmt: str, needs: Sequence[str],
-    algorithm: Optional[str], out: Any,
+    algorithm: Optional[str], out: Any, output_padding: Any = None,
 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
     if isinstance(needs, str) or not all(n in _NEEDS for n in needs):
         raise ValueError(f"{op}_backward: needs must be a subset of {_NEEDS}, got {needs!r}")
     x, w = operand(input, "input", op), operand(weight, "weight", op)
     g = operand(grad_output, "grad_output", op)
-    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt)
+    call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt,
+                     output_padding)
     outs = (None, None, None) if out is None else tuple(out)
     if len(outs) != 3:
         raise ValueError(f"{op}_backward: out must be a tuple (grad_input, grad_weight, grad_bias)")
     inputs = (x, w, g)
     x4, w4 = call.as4d(x, "input"), call.weight4d(w)
     if out is not None:  # out is checked in the caller's shapes, after the core's checks
-        _C.check_conv2d(x4, w4, None, call.params)
+        getattr(_C, "check_" + call.core)(x4, w4, None, call.params)
     check_out(outs[2], op, "out[2]", *inputs)
-    gx, gw, gb = _C.conv2d_backward(
+    gx, gw, gb = getattr(_C, call.core + "_backward")(
         call.as4d(g, "grad_output"), x4, w4, call.params,
         "input" in needs, "weight" in needs, "bias" in needs, algorithm,
         call.out_view(outs[0], "out[0]", "grad_input", inputs, x.shape),
@@ -308,3 +333,130 @@ def conv1d_backward(
     """Gradients of :func:`conv1d`; arguments and results as :func:`conv2d_backward`."""
     return _backward("conv1d", 1, grad_output, input, weight, stride, padding, dilation, groups,
                      padding_mode, data_format, needs, algorithm, out)
+
+
+def _transposed_backward(
+    op: str, nd: int, grad_output: Any, input: Any, weight: Any, bias: Any, stride: Any,
+    padding: Any, output_padding: Any, groups: Any, dilation: Any, fmt: str,
+    needs: Sequence[str], algorithm: Optional[str], out: Any,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    if bias is not None:
+        operand(bias, "bias", op)
+    elif not isinstance(needs, str):
+        needs = tuple(n for n in needs if n != "bias")
+    return _backward(op, nd, grad_output, input, weight, stride, padding, dilation, groups,
+                     "zeros", fmt, needs, algorithm, out, output_padding)
+
+
+def conv_transpose2d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+    *,
+    data_format: str = "NCHW",
+    algorithm: Optional[str] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """2-D transposed convolution ("deconvolution"), as
+    ``torch.nn.functional.conv_transpose2d``: the adjoint of :func:`conv2d`, so
+    ``<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>``.
+
+    Args:
+        input: ``(N, Cin, H, W)`` (``data_format='NHWC'``: ``(N, H, W, Cin)``) or
+            ``(Cin, H, W)`` unbatched.
+        weight: ``(Cin, Cout / groups, kH, kW)``, as PyTorch.
+        bias: ``(Cout,)`` or None.
+        stride, dilation: int or ``(sH, sW)``.
+        padding: int, ``(pH, pW)`` or ``(top, bottom, left, right)``: rows and
+            columns removed from each side of the full output.
+        output_padding: int or pair added to the bottom and right of the output
+            (to choose among the input sizes a strided conv2d maps to the same
+            output size); each must be smaller than the stride or the dilation.
+        groups: ``Cin`` and ``Cout`` must both divide by it.
+        algorithm: the conv algorithm of the pass that runs (the transposed
+            forward is conv2d's backward-input pass): see :func:`convcore.explain`.
+        out: a C-contiguous array of the output's shape and dtype to write into.
+
+    Returns:
+        ``(N, Cout, Hout, Wout)`` with ``Hout = (H - 1) * sH - top - bottom +
+        dilation * (kH - 1) + output_padding + 1``.
+    """
+    return _forward("conv_transpose2d", 2, input, weight, bias, stride, padding, dilation,
+                    groups, "zeros", data_format, algorithm, out, output_padding)
+
+
+def conv_transpose2d_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+    *,
+    data_format: str = "NCHW",
+    needs: Sequence[str] = ("input", "weight", "bias"),
+    algorithm: Optional[str] = None,
+    out: Optional[tuple] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    """Gradients of :func:`conv_transpose2d` for its input, weight and bias.
+
+    Arguments are the forward call's; ``needs`` and ``out`` as in
+    :func:`conv2d_backward`. Returns ``(grad_input, grad_weight, grad_bias)``
+    shaped like input, weight and ``(Cout,)``; grad_bias is None when bias is
+    None, and each is None when not in ``needs``.
+    """
+    return _transposed_backward("conv_transpose2d", 2, grad_output, input, weight, bias, stride,
+                                padding, output_padding, groups, dilation, data_format, needs,
+                                algorithm, out)
+
+
+def conv_transpose1d(
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+    *,
+    data_format: str = "NCL",
+    algorithm: Optional[str] = None,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray:
+    """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``:
+    input ``(N, Cin, L)`` (``'NLC'``: ``(N, L, Cin)``), weight ``(Cin, Cout / groups, k)``,
+    result ``(N, Cout, (L - 1) * stride - left - right + dilation * (k - 1) +
+    output_padding + 1)``; options as :func:`conv_transpose2d`."""
+    return _forward("conv_transpose1d", 1, input, weight, bias, stride, padding, dilation,
+                    groups, "zeros", data_format, algorithm, out, output_padding)
+
+
+def conv_transpose1d_backward(
+    grad_output: Any,
+    input: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: IntOrPair = 1,
+    padding: IntOrPair = 0,
+    output_padding: IntOrPair = 0,
+    groups: int = 1,
+    dilation: IntOrPair = 1,
+    *,
+    data_format: str = "NCL",
+    needs: Sequence[str] = ("input", "weight", "bias"),
+    algorithm: Optional[str] = None,
+    out: Optional[tuple] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+    """Gradients of :func:`conv_transpose1d`; as :func:`conv_transpose2d_backward`."""
+    return _transposed_backward("conv_transpose1d", 1, grad_output, input, weight, bias, stride,
+                                padding, output_padding, groups, dilation, data_format, needs,
+                                algorithm, out)
