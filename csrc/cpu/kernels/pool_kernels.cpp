@@ -1,9 +1,298 @@
 // SPDX-License-Identifier: MIT
+// Pooling inner loops for the ISA this file is compiled for: NCHW rows as
+// vector streams over phase-split rows (Note [phase-split rows] in
+// pool_kernels.h), NHWC pixels as vectors over the contiguous channels.
+#include <cmath>
+#include <limits>
+
 #include "cpu/kernels/kernels.h"
 #include "cpu/simd/vec.h"
 
 namespace convcore::cpu::CC_ISA {
+namespace {
 
-void register_pool_kernels(KernelTable& table) { (void)table; }
+// x ** power with the two common exponents as plain arithmetic.
+enum class Power { one, two, any };
+
+template <class T>
+Power power_of(T p) {
+  return p == T(1) ? Power::one : p == T(2) ? Power::two : Power::any;
+}
+
+template <Power P, class T>
+T raise(T v, T p) {
+  if constexpr (P == Power::one) return v;
+  else if constexpr (P == Power::two) return v * v;
+  else return std::pow(v, p);
+}
+
+template <Power P, class T>
+typename Vec<T>::reg raise_vec(typename Vec<T>::reg v, T p) {
+  using V = Vec<T>;
+  if constexpr (P == Power::one) {
+    return v;
+  } else if constexpr (P == Power::two) {
+    return V::mul(v, v);
+  } else {
+    T lanes[V::lanes];
+    V::store(lanes, v);
+    for (T& l : lanes) l = std::pow(l, p);
+    return V::load(lanes);
+  }
+}
+
+// Phase q of one padded row: dst[k] = x[k * S + q - pad] ** p inside the row,
+// `fill` outside. S = 0 means the runtime stride s; 1 and 2 are compiled out so
+// the interior loop vectorizes. Returns whether every value read was finite
+// and above the lowest finite value.
+template <int S, Power P, class T>
+bool split_phase(const T* x, int64_t w, int64_t s, int64_t q, int64_t pad, int64_t len,
+                 T fill, T p, T* dst) {
+  const int64_t st = S ? S : s;
+  // interior: 0 <= k * st + q - pad < w
+  int64_t lo = pad - q <= 0 ? 0 : (pad - q + st - 1) / st;
+  int64_t hi = w + pad - q <= 0 ? 0 : (w + pad - q + st - 1) / st;
+  if (lo > len) lo = len;
+  if (hi > len) hi = len;
+  if (hi < lo) hi = lo;
+  for (int64_t k = 0; k < lo; ++k) dst[k] = fill;
+  const T* src = x + q - pad;
+  const T lowest = std::numeric_limits<T>::lowest(), highest = std::numeric_limits<T>::max();
+  bool ok = true;
+  for (int64_t k = lo; k < hi; ++k) {
+    const T v = src[k * st];
+    ok &= (v > lowest) & (v <= highest);
+    dst[k] = raise<P>(v, p);
+  }
+  for (int64_t k = hi; k < len; ++k) dst[k] = fill;
+  return ok;
+}
+
+template <int S, Power P, class T>
+bool split_rows_as(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
+                   T fill, T p, T* dst) {
+  bool ok = true;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t q = 0; q < s; ++q)
+      ok &= split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p, dst + (r * s + q) * len);
+  return ok;
+}
+
+template <Power P, class T>
+bool split_rows_power(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
+                      T fill, T p, T* dst) {
+  if (s == 1) return split_rows_as<1, P>(x, rows, w, s, pad, len, fill, p, dst);
+  if (s == 2) return split_rows_as<2, P>(x, rows, w, s, pad, len, fill, p, dst);
+  return split_rows_as<0, P>(x, rows, w, s, pad, len, fill, p, dst);
+}
+
+template <class T>
+bool split_rows(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
+                T fill, T p, T* dst) {
+  switch (power_of(p)) {
+    case Power::one: return split_rows_power<Power::one>(x, rows, w, s, pad, len, fill, p, dst);
+    case Power::two: return split_rows_power<Power::two>(x, rows, w, s, pad, len, fill, p, dst);
+    default: return split_rows_power<Power::any>(x, rows, w, s, pad, len, fill, p, dst);
+  }
+}
+
+template <int S, class T>
+void merge_rows_as(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
+                   T* x) {
+  const int64_t st = S ? S : s;
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* row = src + r * st * len;
+    T* xr = x + r * w;
+    for (int64_t c = 0; c < w; ++c) {
+      const int64_t pc = c + pad;
+      xr[c] = row[(pc % st) * len + pc / st];
+    }
+  }
+}
+
+template <class T>
+void merge_rows(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
+                T* x) {
+  if (s == 1) return merge_rows_as<1>(src, rows, w, s, pad, len, x);
+  if (s == 2) return merge_rows_as<2>(src, rows, w, s, pad, len, x);
+  merge_rows_as<0>(src, rows, w, s, pad, len, x);
+}
+
+// One vector of n (<= lanes) outputs at column o.
+template <class T, bool Full, bool WithRel>
+void max_vector(const T* const* taps, const T* tap_rel, int ntaps, int64_t o, int64_t n, T* y,
+                T* rel) {
+  using V = Vec<T>;
+  auto load = [&](const T* p) { return Full ? V::load(p + o) : V::load_n(p + o, n); };
+  typename V::reg best = load(taps[0]);
+  typename V::reg r = V::set1(WithRel ? tap_rel[0] : T(0));
+  for (int t = 1; t < ntaps; ++t) {
+    const typename V::reg v = load(taps[t]);
+    if constexpr (WithRel) r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
+    best = V::max(v, best);
+  }
+  if constexpr (Full) {
+    V::store(y + o, best);
+    if constexpr (WithRel) V::store(rel + o, r);
+  } else {
+    V::store_n(y + o, best, n);
+    if constexpr (WithRel) V::store_n(rel + o, r, n);
+  }
+}
+
+template <class T, bool WithRel>
+void max_row_as(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y, T* rel) {
+  constexpr int L = Vec<T>::lanes;
+  int64_t o = 0;
+  for (; o + L <= width; o += L) max_vector<T, true, WithRel>(taps, tap_rel, ntaps, o, L, y, rel);
+  if (o < width) max_vector<T, false, WithRel>(taps, tap_rel, ntaps, o, width - o, y, rel);
+}
+
+template <class T>
+void max_row(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y, T* rel) {
+  if (rel) max_row_as<T, true>(taps, tap_rel, ntaps, width, y, rel);
+  else max_row_as<T, false>(taps, tap_rel, ntaps, width, y, nullptr);
+}
+
+template <class T>
+void sum_row(const T* const* taps, int ntaps, int64_t width, const T* scale, T* y) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  int64_t o = 0;
+  for (; o + L <= width; o += L) {
+    typename V::reg acc = V::load(taps[0] + o);
+    for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load(taps[t] + o));
+    V::store(y + o, V::mul(acc, V::load(scale + o)));
+  }
+  if (o < width) {
+    const int64_t n = width - o;
+    typename V::reg acc = V::load_n(taps[0] + o, n);
+    for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load_n(taps[t] + o, n));
+    V::store_n(y + o, V::mul(acc, V::load_n(scale + o, n)), n);
+  }
+}
+
+template <class T>
+void scatter_row(T* const* taps, int ntaps, int64_t width, const T* g) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  int64_t o = 0;
+  for (; o + L <= width; o += L) {
+    const typename V::reg gv = V::load(g + o);
+    for (int t = 0; t < ntaps; ++t) V::store(taps[t] + o, V::add(V::load(taps[t] + o), gv));
+  }
+  if (o < width) {
+    const int64_t n = width - o;
+    const typename V::reg gv = V::load_n(g + o, n);
+    for (int t = 0; t < ntaps; ++t)
+      V::store_n(taps[t] + o, V::add(V::load_n(taps[t] + o, n), gv), n);
+  }
+}
+
+// NHWC: one vector of n channels at c. v * 0 is NaN exactly when v is not
+// finite, so `check` stays finite unless a value was NaN or infinite.
+template <class T, bool Full>
+void max_channels(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t c,
+                  int64_t n, T* y, T* rel, typename Vec<T>::reg& check) {
+  using V = Vec<T>;
+  auto load = [&](int t) { return Full ? V::load(x + off[t] + c) : V::load_n(x + off[t] + c, n); };
+  const typename V::reg zero = V::zero();
+  typename V::reg best = load(0);
+  typename V::reg r = V::set1(tap_rel[0]);
+  check = V::fmadd(best, zero, check);
+  for (int t = 1; t < ntaps; ++t) {
+    const typename V::reg v = load(t);
+    check = V::fmadd(v, zero, check);
+    r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
+    best = V::max(v, best);
+  }
+  if constexpr (Full) {
+    V::store(y + c, best);
+    V::store(rel + c, r);
+  } else {
+    V::store_n(y + c, best, n);
+    V::store_n(rel + c, r, n);
+  }
+}
+
+template <class T>
+bool max_pixel(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t channels,
+               T* y, T* rel) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  typename V::reg check = V::zero();
+  int64_t c = 0;
+  for (; c + L <= channels; c += L) max_channels<T, true>(x, off, tap_rel, ntaps, c, L, y, rel, check);
+  if (c < channels)
+    max_channels<T, false>(x, off, tap_rel, ntaps, c, channels - c, y, rel, check);
+  const T s = V::sum(check);
+  return s == s;
+}
+
+template <Power P, class T>
+void sum_pixel_as(const T* x, const int64_t* off, int ntaps, int64_t channels, T p, T scale,
+                  T* y) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  const typename V::reg sv = V::set1(scale);
+  int64_t c = 0;
+  for (; c + L <= channels; c += L) {
+    typename V::reg acc = V::zero();
+    for (int t = 0; t < ntaps; ++t) acc = V::add(acc, raise_vec<P>(V::load(x + off[t] + c), p));
+    V::store(y + c, V::mul(acc, sv));
+  }
+  if (c < channels) {
+    const int64_t n = channels - c;
+    typename V::reg acc = V::zero();
+    for (int t = 0; t < ntaps; ++t)
+      acc = V::add(acc, raise_vec<P>(V::load_n(x + off[t] + c, n), p));
+    V::store_n(y + c, V::mul(acc, sv), n);
+  }
+}
+
+template <class T>
+void sum_pixel(const T* x, const int64_t* off, int ntaps, int64_t channels, T p, T scale, T* y) {
+  switch (power_of(p)) {
+    case Power::one: return sum_pixel_as<Power::one>(x, off, ntaps, channels, p, scale, y);
+    case Power::two: return sum_pixel_as<Power::two>(x, off, ntaps, channels, p, scale, y);
+    default: return sum_pixel_as<Power::any>(x, off, ntaps, channels, p, scale, y);
+  }
+}
+
+template <class T>
+void scatter_pixel(T* gx, const int64_t* off, int ntaps, int64_t channels, const T* g) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  for (int t = 0; t < ntaps; ++t) {
+    T* dst = gx + off[t];
+    int64_t c = 0;
+    for (; c + L <= channels; c += L) V::store(dst + c, V::add(V::load(dst + c), V::load(g + c)));
+    if (c < channels) {
+      const int64_t n = channels - c;
+      V::store_n(dst + c, V::add(V::load_n(dst + c, n), V::load_n(g + c, n)), n);
+    }
+  }
+}
+
+template <class T>
+PoolKernels<T> make_pool_kernels() {
+  PoolKernels<T> k;
+  k.split_rows = split_rows<T>;
+  k.merge_rows = merge_rows<T>;
+  k.max_row = max_row<T>;
+  k.sum_row = sum_row<T>;
+  k.scatter_row = scatter_row<T>;
+  k.max_pixel = max_pixel<T>;
+  k.sum_pixel = sum_pixel<T>;
+  k.scatter_pixel = scatter_pixel<T>;
+  return k;
+}
+
+}  // namespace
+
+void register_pool_kernels(KernelTable& table) {
+  table.pools.f32 = make_pool_kernels<float>();
+  table.pools.f64 = make_pool_kernels<double>();
+}
 
 }  // namespace convcore::cpu::CC_ISA

@@ -1,11 +1,52 @@
 // SPDX-License-Identifier: MIT
 // The pool family's entries in the per-ISA kernel table (cpu/kernels/kernels.h).
+//
+// Note [phase-split rows]: an NCHW row is padded to `padded` columns and
+// stored as `stride` phase rows of `phase_len` elements, phase q holding the
+// padded columns q, q + stride, q + 2 * stride, ... Tap (i, j) of output
+// column o then reads phase (j * dw) % stride at offset o + (j * dw) / stride:
+// every tap of a whole output row is one contiguous vector stream, whatever
+// the stride.
 #pragma once
 #include <cstdint>
 
 namespace convcore::cpu {
 
 template <class T>
-struct PoolKernels {};
+struct PoolKernels {
+  // Splits `rows` rows of x (width w, row stride w) into phase rows (Note above):
+  // padded column c holds x[c - pad_left] ** power, `fill` outside the row.
+  // dst row r starts at dst + r * stride * phase_len. power is 1, 2 or any
+  // other exponent (std::pow). Returns whether every x is finite and above
+  // the lowest finite value (max pooling's fast path needs that).
+  bool (*split_rows)(const T* x, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
+                     int64_t phase_len, T fill, T power, T* dst) = nullptr;
+  // The inverse: x[r * w + c] = src[padded column c + pad_left of row r].
+  void (*merge_rows)(const T* src, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
+                     int64_t phase_len, T* x) = nullptr;
+  // y[o] = max_t taps[t][o], o < width; with rel (may be null) also
+  // rel[o] = tap_rel[t] of the first t reaching it (strict >, t ascending).
+  void (*max_row)(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
+                  T* rel) = nullptr;
+  // y[o] = scale[o] * sum_t taps[t][o]
+  void (*sum_row)(const T* const* taps, int ntaps, int64_t width, const T* scale, T* y) = nullptr;
+  // taps[t][o] += g[o] for every t (taps must not alias each other's elements
+  // at one o; different o may alias: added in t order per vector).
+  void (*scatter_row)(T* const* taps, int ntaps, int64_t width, const T* g) = nullptr;
+
+  // NHWC, one output pixel over `channels` contiguous channels; tap t reads
+  // x + off[t] (off[t] already multiplied by the pixel stride).
+  // y[c] = max_t x[off[t] + c]; rel[c] = tap_rel[t] of the first maximum.
+  // Returns false when a value was not finite (the caller then redoes the
+  // pixel with PyTorch's NaN rule).
+  bool (*max_pixel)(const T* x, const int64_t* off, const T* tap_rel, int ntaps,
+                    int64_t channels, T* y, T* rel) = nullptr;
+  // y[c] = scale * sum_t x[off[t] + c] ** power
+  void (*sum_pixel)(const T* x, const int64_t* off, int ntaps, int64_t channels, T power,
+                    T scale, T* y) = nullptr;
+  // gx[off[t] + c] += g[c] for every t
+  void (*scatter_pixel)(T* gx, const int64_t* off, int ntaps, int64_t channels,
+                        const T* g) = nullptr;
+};
 
 }  // namespace convcore::cpu

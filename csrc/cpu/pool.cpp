@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: MIT
+// Pooling drivers. NCHW runs plane by plane on the thread pool: the plane is
+// phase-split once into scratch (Note [phase-split rows], pool_kernels.h) and
+// every output row is then a handful of contiguous vector streams. NHWC runs
+// pixel by pixel with vectors over the channels. Windows that need PyTorch's
+// exact NaN rule, or indices a float cannot hold, take the scalar path.
+#include "cpu/pool.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/workspace.h"
+#include "cpu/kernels/kernels.h"
+
+namespace convcore::cpu {
+namespace {
+
+// [begin, end) of the taps k < kernel whose position start + k * dilation
+// lies in [0, n).
+struct TapRange {
+  int64_t begin, end;
+};
+
+TapRange valid_taps(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
+  const int64_t b = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  const int64_t e = n - start <= 0 ? 0 : std::min(kernel, (n - start + dilation - 1) / dilation);
+  return {std::min(b, kernel), std::max(std::min(b, kernel), e)};
+}
+
+struct Window {
+  int64_t h0, w0;  // top-left tap, in input coordinates (may be negative)
+  TapRange rows, cols;
+};
+
+Window window_of(const PoolProblem& prob, int64_t oh, int64_t ow) {
+  const PoolParams& p = prob.p;
+  Window win;
+  win.h0 = oh * p.stride[0] - p.padding[0];
+  win.w0 = ow * p.stride[1] - p.padding[1];
+  win.rows = valid_taps(win.h0, prob.h, p.kernel[0], p.dilation[0]);
+  win.cols = valid_taps(win.w0, prob.w, p.kernel[1], p.dilation[1]);
+  return win;
+}
+
+// Some max window has no tap inside the input (possible only with dilation):
+// PyTorch gives -inf there, which the vector paths (padded with the lowest
+// finite value) do not.
+bool has_empty_window(const PoolProblem& prob) {
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const Window w = window_of(prob, oh, 0);
+    if (w.rows.begin == w.rows.end) return true;
+  }
+  for (int64_t ow = 0; ow < prob.ow; ++ow) {
+    const Window w = window_of(prob, 0, ow);
+    if (w.cols.begin == w.cols.end) return true;
+  }
+  return false;
+}
+
+// The vector max paths carry a tap's offset from the window's top-left as T.
+template <class T>
+bool offsets_exact_in(const PoolProblem& prob) {
+  const PoolParams& p = prob.p;
+  const long double span = static_cast<long double>(p.kernel[0] - 1) * p.dilation[0] * prob.w +
+                           static_cast<long double>(p.kernel[1] - 1) * p.dilation[1];
+  return span < std::ldexp(1.0L, std::numeric_limits<T>::digits);
+}
+
+// PyTorch's max window loop (aten/src/ATen/native/cpu/MaxPoolKernel.cpp): the
+// first maximum in row-major order wins, a NaN always replaces (so the last
+// NaN wins). Element (ih, iw) of the plane is x[(ih * W + iw) * cs].
+template <class T>
+void exact_max(const PoolProblem& prob, const T* x, int64_t cs, int64_t oh, int64_t ow, T* y,
+               int64_t* index) {
+  const Window win = window_of(prob, oh, ow);
+  const int64_t dh = prob.p.dilation[0], dw = prob.p.dilation[1];
+  T best = -std::numeric_limits<T>::infinity();
+  int64_t at = (win.h0 + win.rows.begin * dh) * prob.w + win.w0 + win.cols.begin * dw;
+  for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
+    for (int64_t j = win.cols.begin; j < win.cols.end; ++j) {
+      const int64_t flat = (win.h0 + i * dh) * prob.w + win.w0 + j * dw;
+      const T v = x[flat * cs];
+      if (v > best || std::isnan(v)) best = v, at = flat;
+    }
+  *y = best;
+  if (index) *index = at;
+}
+
+// Per output (oh, ow): avg: 1 / divisor; lp: kh * kw / divisor (PyTorch's lp
+// is avg_pool(x ** p) * kh * kw). 0 for an empty window (its output is 0).
+template <class T>
+std::vector<T> output_scales(const PoolProblem& prob) {
+  std::vector<T> s(static_cast<size_t>(prob.oh * prob.ow));
+  const double num = prob.p.kind == PoolKind::lp
+                         ? static_cast<double>(prob.p.kernel[0] * prob.p.kernel[1]) : 1.0;
+  for (int64_t oh = 0; oh < prob.oh; ++oh)
+    for (int64_t ow = 0; ow < prob.ow; ++ow) {
+      const Window w = window_of(prob, oh, ow);
+      const bool empty = w.rows.begin == w.rows.end || w.cols.begin == w.cols.end;
+      const int64_t d = avg_pool_divisor(prob, oh, ow);
+      s[oh * prob.ow + ow] = empty ? T(0) : static_cast<T>(num / static_cast<double>(d));
+    }
+  return s;
+}
+
+template <class T>
+T lp_root(T a, T p) {
+  return p == T(2) ? std::sqrt(a) : p == T(1) ? a : std::pow(a, T(1) / p);
+}
+
+// d lp / d x = grad * out / sum(x ** p) * x ** (p - 1), and 0 where the sum is 0;
+// a = sum * scale (scale = kh * kw / divisor) is what sum_* computed.
+template <class T>
+T lp_coefficient(T grad, T a, T scale, T p) {
+  return a != T(0) ? grad * lp_root(a, p) * scale / a : T(0);
+}
+
+template <class T>
+void scale_by_power(T* gx, const T* x, int64_t n, int64_t stride, int64_t count, T p) {
+  // gx[i * stride + c] *= x[...] ** (p - 1) for c < count
+  for (int64_t i = 0; i < n; ++i) {
+    T* g = gx + i * stride;
+    const T* v = x + i * stride;
+    if (p == T(2))
+      for (int64_t c = 0; c < count; ++c) g[c] *= v[c];
+    else if (p != T(1))
+      for (int64_t c = 0; c < count; ++c) g[c] *= std::pow(v[c], p - T(1));
+  }
+}
+
+// ---- NCHW ----------------------------------------------------------------
+
+struct Split {
+  int64_t stride, pad_left, phase_len;
+  int64_t row_len() const { return stride * phase_len; }
+};
+
+Split split_of(const PoolProblem& prob) {
+  const PoolParams& p = prob.p;
+  const int64_t reach = (prob.ow - 1) * p.stride[1] + (p.kernel[1] - 1) * p.dilation[1] + 1;
+  const int64_t padded = std::max(reach, prob.w + p.padding[1]);
+  return {p.stride[1], p.padding[1], (padded + p.stride[1] - 1) / p.stride[1]};
+}
+
+// The taps of output row oh over a split plane: pointers to their column-0
+// element and their offsets from the window's top-left in the input plane.
+template <class T>
+int row_taps(const PoolProblem& prob, const Split& sp, int64_t oh, T* plane, T** taps, T* rel) {
+  const PoolParams& p = prob.p;
+  const Window win = window_of(prob, oh, 0);
+  int n = 0;
+  for (int64_t i = win.rows.begin; i < win.rows.end; ++i) {
+    T* row = plane + (win.h0 + i * p.dilation[0]) * sp.row_len();
+    for (int64_t j = 0; j < p.kernel[1]; ++j) {
+      const int64_t c = j * p.dilation[1];
+      taps[n] = row + (c % sp.stride) * sp.phase_len + c / sp.stride;
+      rel[n] = static_cast<T>(i * p.dilation[0] * prob.w + c);
+      ++n;
+    }
+  }
+  return n;
+}
+
+// Per-thread scratch of the NCHW paths.
+template <class T>
+struct PlaneScratch {
+  std::vector<T*> taps, taps2;
+  std::vector<T> rel, row;
+  std::vector<T> values;         // a recomputed max plane (backward without indices)
+  std::vector<int64_t> argmax;   // and its indices
+  T* plane = nullptr;  // a split plane (input, or input ** p)
+  T* grad = nullptr;   // a split plane of gradients
+  PlaneScratch(const PoolProblem& prob, const Split& sp, bool need_grad, bool need_argmax)
+      : taps(static_cast<size_t>(prob.p.kernel[0] * prob.p.kernel[1])),
+        taps2(taps.size()),
+        rel(taps.size()),
+        row(static_cast<size_t>(2 * prob.ow)),
+        values(need_argmax ? static_cast<size_t>(prob.oh * prob.ow) : 0),
+        argmax(values.size()) {
+    plane = scratch_as<T>(Scratch::plane, prob.h * sp.row_len());
+    if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, prob.h * sp.row_len());
+  }
+};
+
+template <class T>
+void max_plane(const PoolProblem& prob, const Split& sp, bool vector_ok, const T* x, T* y,
+               int64_t* index, PlaneScratch<T>& s) {
+  const PoolKernels<T>& k = kernels().pool<T>();
+  const bool finite = vector_ok && k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left,
+                                                sp.phase_len, std::numeric_limits<T>::lowest(),
+                                                T(1), s.plane);
+  if (!finite) {
+    for (int64_t oh = 0; oh < prob.oh; ++oh)
+      for (int64_t ow = 0; ow < prob.ow; ++ow)
+        exact_max(prob, x, 1, oh, ow, y + oh * prob.ow + ow,
+                  index ? index + oh * prob.ow + ow : nullptr);
+    return;
+  }
+  T* rel = s.row.data();
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
+    k.max_row(s.taps.data(), s.rel.data(), n, prob.ow, y + oh * prob.ow, index ? rel : nullptr);
+    if (!index) continue;
+    const Window win = window_of(prob, oh, 0);
+    const int64_t base = win.h0 * prob.w + win.w0;
+    int64_t* out = index + oh * prob.ow;
+    for (int64_t o = 0; o < prob.ow; ++o)
+      out[o] = base + o * prob.p.stride[1] + static_cast<int64_t>(rel[o]);
+  }
+}
+
+template <class T>
+void sum_plane(const PoolProblem& prob, const Split& sp, const T* x, const T* scales, T* y,
+               PlaneScratch<T>& s) {
+  const PoolKernels<T>& k = kernels().pool<T>();
+  const bool lp = prob.p.kind == PoolKind::lp;
+  const T p = static_cast<T>(prob.p.norm_type);
+  k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), lp ? p : T(1),
+               s.plane);
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
+    T* yr = y + oh * prob.ow;
+    k.sum_row(s.taps.data(), n, prob.ow, scales + oh * prob.ow, yr);
+    if (lp)
+      for (int64_t o = 0; o < prob.ow; ++o) yr[o] = lp_root(yr[o], p);
+  }
+}
+
+template <class T>
+void forward_nchw(const PoolProblem& prob, const T* x, T* y, int64_t* index, int threads) {
+  const Split sp = split_of(prob);
+  const bool vector_ok = offsets_exact_in<T>(prob) && !has_empty_window(prob);
+  const std::vector<T> scales =
+      prob.p.kind == PoolKind::max ? std::vector<T>() : output_scales<T>(prob);
+  const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
+  parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {
+    PlaneScratch<T> s(prob, sp, false, false);
+    for (int64_t pl = begin; pl < end; ++pl) {
+      if (prob.p.kind == PoolKind::max)
+        max_plane(prob, sp, vector_ok, x + pl * in_plane, y + pl * out_plane,
+                  index ? index + pl * out_plane : nullptr, s);
+      else
+        sum_plane(prob, sp, x + pl * in_plane, scales.data(), y + pl * out_plane, s);
+    }
+  });
+}
+
+[[noreturn]] void throw_bad_index(const PoolProblem& prob, int64_t value, int64_t plane_size) {
+  throw_argument_error(prob.p.op, "_backward: indices holds ", value,
+                       ", outside the input plane [0, ", plane_size, ")");
+}
+
+template <class T>
+void backward_nchw(const PoolProblem& prob, const T* gy, const T* x, const int64_t* indices,
+                   T* gx, int threads) {
+  const Split sp = split_of(prob);
+  const bool vector_ok = offsets_exact_in<T>(prob) && !has_empty_window(prob);
+  const bool is_max = prob.p.kind == PoolKind::max, lp = prob.p.kind == PoolKind::lp;
+  const std::vector<T> scales = is_max ? std::vector<T>() : output_scales<T>(prob);
+  const T p = static_cast<T>(prob.p.norm_type);
+  const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
+  parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {
+    const PoolKernels<T>& k = kernels().pool<T>();
+    PlaneScratch<T> s(prob, sp, !is_max, is_max && !indices);
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const T* xp = x + pl * in_plane;
+      const T* g = gy + pl * out_plane;
+      T* gxp = gx + pl * in_plane;
+      if (is_max) {
+        const int64_t* idx = indices ? indices + pl * out_plane : s.argmax.data();
+        if (!indices) max_plane(prob, sp, vector_ok, xp, s.values.data(), s.argmax.data(), s);
+        std::fill(gxp, gxp + in_plane, T(0));
+        for (int64_t o = 0; o < out_plane; ++o) {
+          const int64_t at = idx[o];
+          if (at < 0 || at >= in_plane) {
+            if (indices) throw_bad_index(prob, at, in_plane);
+            continue;  // an empty dilated window: no input to route to
+          }
+          gxp[at] += g[o];
+        }
+        continue;
+      }
+      std::fill(s.grad, s.grad + prob.h * sp.row_len(), T(0));
+      if (lp)
+        k.split_rows(xp, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), p, s.plane);
+      T* coef = s.row.data();
+      T* sums = s.row.data() + prob.ow;
+      for (int64_t oh = 0; oh < prob.oh; ++oh) {
+        const T* sc = scales.data() + oh * prob.ow;
+        const T* gr = g + oh * prob.ow;
+        if (lp) {
+          const int n = row_taps(prob, sp, oh, s.plane, s.taps2.data(), s.rel.data());
+          k.sum_row(s.taps2.data(), n, prob.ow, sc, sums);
+          for (int64_t o = 0; o < prob.ow; ++o) coef[o] = lp_coefficient(gr[o], sums[o], sc[o], p);
+        } else {
+          for (int64_t o = 0; o < prob.ow; ++o) coef[o] = gr[o] * sc[o];
+        }
+        const int n = row_taps(prob, sp, oh, s.grad, s.taps.data(), s.rel.data());
+        k.scatter_row(s.taps.data(), n, prob.ow, coef);
+      }
+      k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, gxp);
+      if (lp) scale_by_power(gxp, xp, prob.h, prob.w, prob.w, p);
+    }
+  });
+}
+
+// ---- NHWC ----------------------------------------------------------------
+
+// The taps of pixel (oh, ow) inside the input: element offsets (pixel * C)
+// from the image and offsets from the window's top-left in the plane.
+template <class T>
+int pixel_taps(const PoolProblem& prob, const Window& win, int64_t* off, T* rel) {
+  const PoolParams& p = prob.p;
+  int n = 0;
+  for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
+    for (int64_t j = win.cols.begin; j < win.cols.end; ++j) {
+      const int64_t di = i * p.dilation[0], dj = j * p.dilation[1];
+      off[n] = ((win.h0 + di) * prob.w + win.w0 + dj) * prob.c;
+      rel[n] = static_cast<T>(di * prob.w + dj);
+      ++n;
+    }
+  return n;
+}
+
+template <class T>
+struct PixelScratch {
+  std::vector<int64_t> off;
+  std::vector<T> rel, a, b;
+  PixelScratch(const PoolProblem& prob)
+      : off(static_cast<size_t>(prob.p.kernel[0] * prob.p.kernel[1])),
+        rel(off.size()),
+        a(static_cast<size_t>(prob.c)),
+        b(static_cast<size_t>(prob.c)) {}
+};
+
+// Max over channels [c0, c0 + cn) of pixel (oh, ow) of image xi: values to y,
+// plane indices to index (stride 1 over the channels).
+template <class T>
+void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh, int64_t ow,
+               int64_t c0, int64_t cn, T* y, int64_t* index, PixelScratch<T>& s) {
+  const Window win = window_of(prob, oh, ow);
+  const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
+  const bool ok = vector_ok && n > 0 &&
+                  kernels().pool<T>().max_pixel(xi + c0, s.off.data(), s.rel.data(), n, cn, y,
+                                                s.a.data());
+  if (!ok) {
+    for (int64_t c = 0; c < cn; ++c) exact_max(prob, xi + c0 + c, prob.c, oh, ow, y + c, index + c);
+    return;
+  }
+  const int64_t base = win.h0 * prob.w + win.w0;
+  for (int64_t c = 0; c < cn; ++c) index[c] = base + static_cast<int64_t>(s.a[c]);
+}
+
+template <class T>
+void forward_nhwc(const PoolProblem& prob, const T* x, T* y, int64_t* index, int threads) {
+  const bool vector_ok = offsets_exact_in<T>(prob);
+  const std::vector<T> scales =
+      prob.p.kind == PoolKind::max ? std::vector<T>() : output_scales<T>(prob);
+  const T p = static_cast<T>(prob.p.norm_type);
+  const bool lp = prob.p.kind == PoolKind::lp;
+  const int64_t C = prob.c;
+  parallel_for(prob.n * prob.oh, threads, [&](int64_t begin, int64_t end, int) {
+    const PoolKernels<T>& k = kernels().pool<T>();
+    PixelScratch<T> s(prob);
+    std::vector<int64_t> scratch_index(index ? 0 : static_cast<size_t>(C));
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t img = r / prob.oh, oh = r % prob.oh;
+      const T* xi = x + img * prob.h * prob.w * C;
+      for (int64_t ow = 0; ow < prob.ow; ++ow) {
+        const int64_t at = (r * prob.ow + ow) * C;
+        if (prob.p.kind == PoolKind::max) {
+          max_pixel(prob, vector_ok, xi, oh, ow, 0, C, y + at,
+                    index ? index + at : scratch_index.data(), s);
+          continue;
+        }
+        const Window win = window_of(prob, oh, ow);
+        const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
+        k.sum_pixel(xi, s.off.data(), n, C, lp ? p : T(1), scales[oh * prob.ow + ow], y + at);
+        if (lp)
+          for (int64_t c = 0; c < C; ++c) y[at + c] = lp_root(y[at + c], p);
+      }
+    }
+  });
+}
+
+template <class T>
+void backward_nhwc(const PoolProblem& prob, const T* gy, const T* x, const int64_t* indices,
+                   T* gx, int threads) {
+  const bool vector_ok = offsets_exact_in<T>(prob);
+  const bool is_max = prob.p.kind == PoolKind::max, lp = prob.p.kind == PoolKind::lp;
+  const std::vector<T> scales = is_max ? std::vector<T>() : output_scales<T>(prob);
+  const T p = static_cast<T>(prob.p.norm_type);
+  const int64_t C = prob.c, in_plane = prob.h * prob.w;
+  // Images are independent; split the channels too when there are fewer images than threads.
+  const int64_t chunks = prob.n >= threads ? 1 : std::min<int64_t>(C, (threads + prob.n - 1) / std::max<int64_t>(prob.n, 1));
+  const int64_t width = (C + chunks - 1) / chunks;
+  parallel_for(prob.n * chunks, threads, [&](int64_t begin, int64_t end, int) {
+    const PoolKernels<T>& k = kernels().pool<T>();
+    PixelScratch<T> s(prob);
+    std::vector<int64_t> idx(static_cast<size_t>(C));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t img = item / chunks, c0 = (item % chunks) * width;
+      const int64_t cn = std::min(width, C - c0);
+      if (cn <= 0) continue;
+      const T* xi = x + img * in_plane * C;
+      T* gi = gx + img * in_plane * C;
+      for (int64_t px = 0; px < in_plane; ++px) std::fill(gi + px * C + c0, gi + px * C + c0 + cn, T(0));
+      for (int64_t oh = 0; oh < prob.oh; ++oh)
+        for (int64_t ow = 0; ow < prob.ow; ++ow) {
+          const int64_t at = ((img * prob.oh + oh) * prob.ow + ow) * C + c0;
+          const T* g = gy + at;
+          if (is_max) {
+            const int64_t* ix = indices ? indices + at : idx.data();
+            if (!indices) max_pixel(prob, vector_ok, xi, oh, ow, c0, cn, s.b.data(), idx.data(), s);
+            for (int64_t c = 0; c < cn; ++c) {
+              if (ix[c] < 0 || ix[c] >= in_plane) {
+                if (indices) throw_bad_index(prob, ix[c], in_plane);
+                continue;
+              }
+              gi[ix[c] * C + c0 + c] += g[c];
+            }
+            continue;
+          }
+          const Window win = window_of(prob, oh, ow);
+          const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
+          const T sc = scales[oh * prob.ow + ow];
+          T* coef = s.b.data();
+          if (lp) {
+            k.sum_pixel(xi + c0, s.off.data(), n, cn, p, sc, s.a.data());
+            for (int64_t c = 0; c < cn; ++c) coef[c] = lp_coefficient(g[c], s.a[c], sc, p);
+          } else {
+            for (int64_t c = 0; c < cn; ++c) coef[c] = g[c] * sc;
+          }
+          k.scatter_pixel(gi + c0, s.off.data(), n, cn, coef);
+        }
+      if (lp) scale_by_power(gi + c0, xi + c0, in_plane, C, cn, p);
+    }
+  });
+}
+
+}  // namespace
+
+template <class T>
+void pool_forward(const PoolProblem& prob, const TensorView& x, const TensorView& y,
+                  int64_t* indices, int threads) {
+  if (prob.n == 0) return;
+  if (prob.p.nhwc)
+    forward_nhwc(prob, x.ptr<T>(), y.ptr<T>(), indices, threads);
+  else
+    forward_nchw(prob, x.ptr<T>(), y.ptr<T>(), indices, threads);
+}
+
+template <class T>
+void pool_backward(const PoolProblem& prob, const TensorView& gy, const TensorView& x,
+                   const int64_t* indices, const TensorView& gx, int threads) {
+  if (prob.n == 0) return;
+  if (prob.p.nhwc)
+    backward_nhwc(prob, gy.ptr<T>(), x.ptr<T>(), indices, gx.ptr<T>(), threads);
+  else
+    backward_nchw(prob, gy.ptr<T>(), x.ptr<T>(), indices, gx.ptr<T>(), threads);
+}
+
+#define CC_INSTANTIATE(T)                                                                     \
+  template void pool_forward<T>(const PoolProblem&, const TensorView&, const TensorView&,    \
+                                int64_t*, int);                                              \
+  template void pool_backward<T>(const PoolProblem&, const TensorView&, const TensorView&,   \
+                                 const int64_t*, const TensorView&, int);
+CC_INSTANTIATE(float)
+CC_INSTANTIATE(double)
+#undef CC_INSTANTIATE
+
+}  // namespace convcore::cpu
