@@ -40,6 +40,9 @@ void check_params(const PoolParams& p) {
                ": dilation is only supported by max pooling");
   const char* axes[2] = {"height", "width"};
   for (int a = 2 - p.spatial_dims; a < 2; ++a) {
+    CC_CHECK_ARG(static_cast<long double>(p.dilation[a]) * (p.kernel[a] - 1) < 0x1p62L, p.op,
+                 ": the dilated kernel size dilation * (kernel_size - 1) + 1 = ", p.dilation[a],
+                 " * ", p.kernel[a] - 1, " + 1 overflows int64 (", axes[a], ")");
     CC_CHECK_ARG(p.padding[a] >= 0, p.op, ": padding must be non-negative, got ", p.padding[a],
                  " (", axes[a], ")");
     // max pooling measures half the dilated kernel (as torch's max_pool), the others the kernel.
@@ -84,10 +87,6 @@ PoolProblem make_pool_problem(const PoolParams& params, DType dtype,
   CC_CHECK_ARG(prob.c >= 1 && prob.h >= 1 && prob.w >= 1, p.op, ": input of size ",
                shape_str(input, p),
                " has a zero-size channel or spatial dimension (only the batch may be empty)");
-  for (int a = 0; a < 2; ++a)
-    CC_CHECK_ARG(static_cast<long double>(p.dilation[a]) * (p.kernel[a] - 1) < 0x1p62L, p.op,
-                 ": the dilated kernel size dilation * (kernel_size - 1) + 1 = ", p.dilation[a],
-                 " * ", p.kernel[a] - 1, " + 1 overflows int64");
   prob.oh = pool_output_size(prob.h, p.kernel[0], p.stride[0], p.padding[0], p.dilation[0],
                              p.ceil_mode);
   prob.ow = pool_output_size(prob.w, p.kernel[1], p.stride[1], p.padding[1], p.dilation[1],

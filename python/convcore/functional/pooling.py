@@ -16,7 +16,7 @@ Conventions shared by every function here:
 from __future__ import annotations
 
 import numbers
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 import numpy as np
 
@@ -40,7 +40,6 @@ __all__ = [
 
 _LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
 
-MaxResult = Union[np.ndarray, "tuple[np.ndarray, np.ndarray]"]
 
 
 class _PoolCall:
@@ -97,7 +96,8 @@ class _PoolCall:
         if nd == 1:
             p.kernel, p.stride, p.padding, p.dilation = (1, k[0]), (1, s[0]), (0, pad[0]), (1, d[0])
         else:
-            p.kernel, p.stride, p.padding, p.dilation = k, s, pad, d
+            p.kernel, p.stride, p.padding, p.dilation = (k[0], k[1]), (s[0], s[1]), \
+                (pad[0], pad[1]), (d[0], d[1])
         self.params = p
 
     def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
@@ -147,7 +147,9 @@ def _forward(call: _PoolCall, input: Any, return_indices: bool, out: Any) -> Any
         out4 = call.out4(out, x4, (x,), expected)
     y, idx = _C.pool2d(x4, call.params, return_indices, out4)
     y = out if out is not None else call.restore(y)
-    return (y, call.restore(idx)) if return_indices else y
+    if idx is None:
+        return y
+    return y, call.restore(idx)
 
 
 def _backward(call: _PoolCall, grad_output: Any, input: Any, indices: Any, out: Any) -> np.ndarray:
