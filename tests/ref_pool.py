@@ -5,12 +5,10 @@ keep shapes small). Arrays are NCHW; a 1-D pool is the 2-D one with H = 1."""
 from __future__ import annotations
 
 import math
-from typing import Tuple
-
 import numpy as np
 
 
-def pair(v) -> Tuple[int, int]:
+def pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
 
 
@@ -65,7 +63,7 @@ def max_pool2d_ref(x, kernel, stride=None, padding=0, dilation=1, ceil_mode=Fals
 
 def max_pool2d_backward_ref(gy, idx, input_shape):
     gx = np.zeros(input_shape, np.float64)
-    N, C, H, W = input_shape
+    N, C = input_shape[:2]
     for n in range(N):
         for c in range(C):
             plane = gx[n, c].reshape(-1)
@@ -95,7 +93,7 @@ def _avg_windows(shape, kernel, stride, padding, ceil_mode, count_include_pad, d
 
 def avg_pool2d_ref(x, kernel, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                    divisor_override=None):
-    kh, kw, sh, sw, ph, pw, _, _, oh, ow = _geometry(x, kernel, stride, padding, 1, ceil_mode)
+    *_, oh, ow = _geometry(x, kernel, stride, padding, 1, ceil_mode)
     y = np.zeros(x.shape[:2] + (oh, ow), np.float64)
     for i, j, rs, cs, div in _avg_windows(x.shape, kernel, stride, padding, ceil_mode,
                                           count_include_pad, divisor_override):

@@ -13,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import convcore.functional as F
-from reference import central_difference
 from ref_pool import (
     avg_pool2d_backward_ref,
     avg_pool2d_ref,
@@ -26,8 +25,9 @@ from ref_pool import (
     to_nchw,
     to_nhwc,
 )
+from reference import central_difference
 
-TOL = {np.float32: dict(rtol=2e-6, atol=2e-6), np.float64: dict(rtol=1e-12, atol=1e-12)}
+TOL = {np.float32: {"rtol": 2e-6, "atol": 2e-6}, np.float64: {"rtol": 1e-12, "atol": 1e-12}}
 
 # (kernel, stride, padding, dilation, ceil_mode): common, strided, padded,
 # dilated, anisotropic, ceil windows cut by the edge, stride > kernel.
@@ -123,7 +123,7 @@ def test_lp_pool2d_matches_reference(isa, rng, cfg, layout, dtype):
     if p != int(p):
         x = np.abs(x)
     y = run_layout(F.lp_pool2d, x, layout, p, k, s, c)
-    tol = dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else TOL[dtype]
+    tol = {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else TOL[dtype]
     np.testing.assert_allclose(y, lp_pool2d_ref(x, p, k, s, c), equal_nan=True, **tol)
     gy = rng.standard_normal(y.shape).astype(dtype)
     gx = run_layout(lambda xx, *a, **kw: F.lp_pool2d_backward(
@@ -190,7 +190,7 @@ def test_gradients_by_central_differences(rng, layout):
     ]
     for fwd, bwd in cases:
         gy = rng.standard_normal(fwd(xl).shape)
-        num = central_difference(lambda a: float(np.sum(fwd(a) * gy)), xl, eps=1e-6)
+        num = central_difference(lambda a, f=fwd, g=gy: float(np.sum(f(a) * g)), xl, eps=1e-6)
         np.testing.assert_allclose(bwd(gy), num, rtol=1e-6, atol=1e-6)
 
 
