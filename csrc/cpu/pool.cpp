@@ -192,7 +192,7 @@ void max_plane(const PoolProblem& prob, const Split& sp, bool vector_ok, const T
   const PoolKernels<T>& k = kernels().pool<T>();
   const bool finite = vector_ok && k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left,
                                                 sp.phase_len, std::numeric_limits<T>::lowest(),
-                                                T(1), s.plane);
+                                                T(1), true, s.plane);
   if (!finite) {
     for (int64_t oh = 0; oh < prob.oh; ++oh)
       for (int64_t ow = 0; ow < prob.ow; ++ow)
@@ -200,16 +200,11 @@ void max_plane(const PoolProblem& prob, const Split& sp, bool vector_ok, const T
                   index ? index + oh * prob.ow + ow : nullptr);
     return;
   }
-  T* rel = s.row.data();
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
     const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
-    k.max_row(s.taps.data(), s.rel.data(), n, prob.ow, y + oh * prob.ow, index ? rel : nullptr);
-    if (!index) continue;
     const Window win = window_of(prob, oh, 0);
-    const int64_t base = win.h0 * prob.w + win.w0;
-    int64_t* out = index + oh * prob.ow;
-    for (int64_t o = 0; o < prob.ow; ++o)
-      out[o] = base + o * prob.p.stride[1] + static_cast<int64_t>(rel[o]);
+    k.max_row(s.taps.data(), s.rel.data(), n, prob.ow, y + oh * prob.ow,
+              index ? index + oh * prob.ow : nullptr, win.h0 * prob.w + win.w0, prob.p.stride[1]);
   }
 }
 
@@ -220,7 +215,7 @@ void sum_plane(const PoolProblem& prob, const Split& sp, const T* x, const T* sc
   const bool lp = prob.p.kind == PoolKind::lp;
   const T p = static_cast<T>(prob.p.norm_type);
   k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), lp ? p : T(1),
-               s.plane);
+               false, s.plane);
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
     const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
     T* yr = y + oh * prob.ow;
@@ -286,7 +281,8 @@ void backward_nchw(const PoolProblem& prob, const T* gy, const T* x, const int64
       }
       std::fill(s.grad, s.grad + prob.h * sp.row_len(), T(0));
       if (lp)
-        k.split_rows(xp, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), p, s.plane);
+        k.split_rows(xp, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), p, false,
+                     s.plane);
       T* coef = s.row.data();
       T* sums = s.row.data() + prob.ow;
       for (int64_t oh = 0; oh < prob.oh; ++oh) {
@@ -338,7 +334,7 @@ struct PixelScratch {
 };
 
 // Max over channels [c0, c0 + cn) of pixel (oh, ow) of image xi: values to y,
-// plane indices to index (stride 1 over the channels).
+// plane indices (may be null) to index (stride 1 over the channels).
 template <class T>
 void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh, int64_t ow,
                int64_t c0, int64_t cn, T* y, int64_t* index, PixelScratch<T>& s) {
@@ -346,13 +342,10 @@ void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh,
   const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
   const bool ok = vector_ok && n > 0 &&
                   kernels().pool<T>().max_pixel(xi + c0, s.off.data(), s.rel.data(), n, cn, y,
-                                                s.a.data());
-  if (!ok) {
-    for (int64_t c = 0; c < cn; ++c) exact_max(prob, xi + c0 + c, prob.c, oh, ow, y + c, index + c);
-    return;
-  }
-  const int64_t base = win.h0 * prob.w + win.w0;
-  for (int64_t c = 0; c < cn; ++c) index[c] = base + static_cast<int64_t>(s.a[c]);
+                                                index, win.h0 * prob.w + win.w0);
+  if (!ok)
+    for (int64_t c = 0; c < cn; ++c)
+      exact_max(prob, xi + c0 + c, prob.c, oh, ow, y + c, index ? index + c : nullptr);
 }
 
 template <class T>
@@ -366,15 +359,13 @@ void forward_nhwc(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
   parallel_for(prob.n * prob.oh, threads, [&](int64_t begin, int64_t end, int) {
     const PoolKernels<T>& k = kernels().pool<T>();
     PixelScratch<T> s(prob);
-    std::vector<int64_t> scratch_index(index ? 0 : static_cast<size_t>(C));
     for (int64_t r = begin; r < end; ++r) {
       const int64_t img = r / prob.oh, oh = r % prob.oh;
       const T* xi = x + img * prob.h * prob.w * C;
       for (int64_t ow = 0; ow < prob.ow; ++ow) {
         const int64_t at = (r * prob.ow + ow) * C;
         if (prob.p.kind == PoolKind::max) {
-          max_pixel(prob, vector_ok, xi, oh, ow, 0, C, y + at,
-                    index ? index + at : scratch_index.data(), s);
+          max_pixel(prob, vector_ok, xi, oh, ow, 0, C, y + at, index ? index + at : nullptr, s);
           continue;
         }
         const Window win = window_of(prob, oh, ow);

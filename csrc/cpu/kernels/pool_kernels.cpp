@@ -2,6 +2,7 @@
 // Pooling inner loops for the ISA this file is compiled for: NCHW rows as
 // vector streams over phase-split rows (Note [phase-split rows] in
 // pool_kernels.h), NHWC pixels as vectors over the contiguous channels.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -41,58 +42,82 @@ typename Vec<T>::reg raise_vec(typename Vec<T>::reg v, T p) {
   }
 }
 
+// Whether every x[c], c < w, is finite and above the lowest finite value.
+// v * 0 is NaN exactly when v is not finite.
+template <class T>
+bool row_is_plain(const T* x, int64_t w) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  const typename V::reg zero = V::zero();
+  typename V::reg check = zero, low = V::set1(std::numeric_limits<T>::max());
+  int64_t c = 0;
+  for (; c + L <= w; c += L) {
+    const typename V::reg v = V::load(x + c);
+    check = V::fmadd(v, zero, check);
+    low = V::min(v, low);
+  }
+  if (c < w) {
+    const typename V::reg v = V::load_n(x + c, w - c);  // zero-filled lanes are plain
+    check = V::fmadd(v, zero, check);
+    low = V::min(v, low);
+  }
+  T lanes[L];
+  V::store(lanes, low);
+  T lowest = lanes[0];
+  for (T l : lanes) lowest = l < lowest ? l : lowest;
+  const T s = V::sum(check);
+  return s == s && lowest > std::numeric_limits<T>::lowest();
+}
+
 // Phase q of one padded row: dst[k] = x[k * S + q - pad] ** p inside the row,
-// `fill` outside. S = 0 means the runtime stride s; 1 and 2 are compiled out so
-// the interior loop vectorizes. Returns whether every value read was finite
-// and above the lowest finite value.
+// `fill` outside. S = 0 means the runtime stride s; 1 and 2 are compiled in
+// so the interior loop vectorizes.
 template <int S, Power P, class T>
-bool split_phase(const T* x, int64_t w, int64_t s, int64_t q, int64_t pad, int64_t len,
-                 T fill, T p, T* dst) {
+void split_phase(const T* x, int64_t w, int64_t s, int64_t q, int64_t pad, int64_t len, T fill,
+                 T p, T* dst) {
   const int64_t st = S ? S : s;
   // interior: 0 <= k * st + q - pad < w
   int64_t lo = pad - q <= 0 ? 0 : (pad - q + st - 1) / st;
   int64_t hi = w + pad - q <= 0 ? 0 : (w + pad - q + st - 1) / st;
-  if (lo > len) lo = len;
-  if (hi > len) hi = len;
-  if (hi < lo) hi = lo;
+  lo = std::min(lo, len);
+  hi = std::max(lo, std::min(hi, len));
   for (int64_t k = 0; k < lo; ++k) dst[k] = fill;
-  const T* src = x + q - pad;
-  const T lowest = std::numeric_limits<T>::lowest(), highest = std::numeric_limits<T>::max();
-  bool ok = true;
-  for (int64_t k = lo; k < hi; ++k) {
-    const T v = src[k * st];
-    ok &= (v > lowest) & (v <= highest);
-    dst[k] = raise<P>(v, p);
-  }
+  const T* __restrict src = x + q - pad;
+  T* __restrict out = dst;
+  for (int64_t k = lo; k < hi; ++k) out[k] = raise<P>(src[k * st], p);
   for (int64_t k = hi; k < len; ++k) dst[k] = fill;
-  return ok;
 }
 
 template <int S, Power P, class T>
 bool split_rows_as(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                   T fill, T p, T* dst) {
+                   T fill, T p, bool check, T* dst) {
   bool ok = true;
-  for (int64_t r = 0; r < rows; ++r)
+  for (int64_t r = 0; r < rows; ++r) {
+    ok = ok && (!check || row_is_plain(x + r * w, w));
     for (int64_t q = 0; q < s; ++q)
-      ok &= split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p, dst + (r * s + q) * len);
+      split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p, dst + (r * s + q) * len);
+  }
   return ok;
 }
 
 template <Power P, class T>
 bool split_rows_power(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                      T fill, T p, T* dst) {
-  if (s == 1) return split_rows_as<1, P>(x, rows, w, s, pad, len, fill, p, dst);
-  if (s == 2) return split_rows_as<2, P>(x, rows, w, s, pad, len, fill, p, dst);
-  return split_rows_as<0, P>(x, rows, w, s, pad, len, fill, p, dst);
+                      T fill, T p, bool check, T* dst) {
+  if (s == 1) return split_rows_as<1, P>(x, rows, w, s, pad, len, fill, p, check, dst);
+  if (s == 2) return split_rows_as<2, P>(x, rows, w, s, pad, len, fill, p, check, dst);
+  return split_rows_as<0, P>(x, rows, w, s, pad, len, fill, p, check, dst);
 }
 
 template <class T>
 bool split_rows(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                T fill, T p, T* dst) {
+                T fill, T p, bool check, T* dst) {
   switch (power_of(p)) {
-    case Power::one: return split_rows_power<Power::one>(x, rows, w, s, pad, len, fill, p, dst);
-    case Power::two: return split_rows_power<Power::two>(x, rows, w, s, pad, len, fill, p, dst);
-    default: return split_rows_power<Power::any>(x, rows, w, s, pad, len, fill, p, dst);
+    case Power::one:
+      return split_rows_power<Power::one>(x, rows, w, s, pad, len, fill, p, check, dst);
+    case Power::two:
+      return split_rows_power<Power::two>(x, rows, w, s, pad, len, fill, p, check, dst);
+    default:
+      return split_rows_power<Power::any>(x, rows, w, s, pad, len, fill, p, check, dst);
   }
 }
 
@@ -118,40 +143,50 @@ void merge_rows(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, i
   merge_rows_as<0>(src, rows, w, s, pad, len, x);
 }
 
+// index[i] = base + i * stride + rel[i] for i < n (rel: one vector's lanes).
+template <class T>
+void write_indices(const T* rel, int64_t n, int64_t base, int64_t stride, int64_t* index) {
+  for (int64_t i = 0; i < n; ++i) index[i] = base + i * stride + static_cast<int64_t>(rel[i]);
+}
+
 // One vector of n (<= lanes) outputs at column o.
-template <class T, bool Full, bool WithRel>
+template <class T, bool Full, bool WithIndex>
 void max_vector(const T* const* taps, const T* tap_rel, int ntaps, int64_t o, int64_t n, T* y,
-                T* rel) {
+                int64_t* index, int64_t base, int64_t stride) {
   using V = Vec<T>;
   auto load = [&](const T* p) { return Full ? V::load(p + o) : V::load_n(p + o, n); };
   typename V::reg best = load(taps[0]);
-  typename V::reg r = V::set1(WithRel ? tap_rel[0] : T(0));
+  typename V::reg r = V::set1(WithIndex ? tap_rel[0] : T(0));
   for (int t = 1; t < ntaps; ++t) {
     const typename V::reg v = load(taps[t]);
-    if constexpr (WithRel) r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
+    if constexpr (WithIndex) r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
     best = V::max(v, best);
   }
-  if constexpr (Full) {
-    V::store(y + o, best);
-    if constexpr (WithRel) V::store(rel + o, r);
-  } else {
-    V::store_n(y + o, best, n);
-    if constexpr (WithRel) V::store_n(rel + o, r, n);
+  if constexpr (Full) V::store(y + o, best);
+  else V::store_n(y + o, best, n);
+  if constexpr (WithIndex) {
+    T rel[V::lanes];
+    V::store(rel, r);
+    write_indices(rel, Full ? V::lanes : n, base + o * stride, stride, index + o);
   }
 }
 
-template <class T, bool WithRel>
-void max_row_as(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y, T* rel) {
+template <class T, bool WithIndex>
+void max_row_as(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
+                int64_t* index, int64_t base, int64_t stride) {
   constexpr int L = Vec<T>::lanes;
   int64_t o = 0;
-  for (; o + L <= width; o += L) max_vector<T, true, WithRel>(taps, tap_rel, ntaps, o, L, y, rel);
-  if (o < width) max_vector<T, false, WithRel>(taps, tap_rel, ntaps, o, width - o, y, rel);
+  for (; o + L <= width; o += L)
+    max_vector<T, true, WithIndex>(taps, tap_rel, ntaps, o, L, y, index, base, stride);
+  if (o < width)
+    max_vector<T, false, WithIndex>(taps, tap_rel, ntaps, o, width - o, y, index, base, stride);
 }
 
 template <class T>
-void max_row(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y, T* rel) {
-  if (rel) max_row_as<T, true>(taps, tap_rel, ntaps, width, y, rel);
-  else max_row_as<T, false>(taps, tap_rel, ntaps, width, y, nullptr);
+void max_row(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
+             int64_t* index, int64_t base, int64_t stride) {
+  if (index) max_row_as<T, true>(taps, tap_rel, ntaps, width, y, index, base, stride);
+  else max_row_as<T, false>(taps, tap_rel, ntaps, width, y, nullptr, 0, 0);
 }
 
 template <class T>
@@ -172,28 +207,29 @@ void sum_row(const T* const* taps, int ntaps, int64_t width, const T* scale, T* 
   }
 }
 
+// Tap by tap over the whole row: the taps of one row overlap shifted by a
+// column, and a load right after an overlapping store would stall on
+// store-to-load forwarding.
 template <class T>
 void scatter_row(T* const* taps, int ntaps, int64_t width, const T* g) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
-  int64_t o = 0;
-  for (; o + L <= width; o += L) {
-    const typename V::reg gv = V::load(g + o);
-    for (int t = 0; t < ntaps; ++t) V::store(taps[t] + o, V::add(V::load(taps[t] + o), gv));
-  }
-  if (o < width) {
-    const int64_t n = width - o;
-    const typename V::reg gv = V::load_n(g + o, n);
-    for (int t = 0; t < ntaps; ++t)
-      V::store_n(taps[t] + o, V::add(V::load_n(taps[t] + o, n), gv), n);
+  for (int t = 0; t < ntaps; ++t) {
+    T* dst = taps[t];
+    int64_t o = 0;
+    for (; o + L <= width; o += L) V::store(dst + o, V::add(V::load(dst + o), V::load(g + o)));
+    if (o < width) {
+      const int64_t n = width - o;
+      V::store_n(dst + o, V::add(V::load_n(dst + o, n), V::load_n(g + o, n)), n);
+    }
   }
 }
 
 // NHWC: one vector of n channels at c. v * 0 is NaN exactly when v is not
 // finite, so `check` stays finite unless a value was NaN or infinite.
-template <class T, bool Full>
+template <class T, bool Full, bool WithIndex>
 void max_channels(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t c,
-                  int64_t n, T* y, T* rel, typename Vec<T>::reg& check) {
+                  int64_t n, T* y, int64_t* index, int64_t base, typename Vec<T>::reg& check) {
   using V = Vec<T>;
   auto load = [&](int t) { return Full ? V::load(x + off[t] + c) : V::load_n(x + off[t] + c, n); };
   const typename V::reg zero = V::zero();
@@ -203,30 +239,39 @@ void max_channels(const T* x, const int64_t* off, const T* tap_rel, int ntaps, i
   for (int t = 1; t < ntaps; ++t) {
     const typename V::reg v = load(t);
     check = V::fmadd(v, zero, check);
-    r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
+    if constexpr (WithIndex) r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
     best = V::max(v, best);
   }
-  if constexpr (Full) {
-    V::store(y + c, best);
-    V::store(rel + c, r);
-  } else {
-    V::store_n(y + c, best, n);
-    V::store_n(rel + c, r, n);
+  if constexpr (Full) V::store(y + c, best);
+  else V::store_n(y + c, best, n);
+  if constexpr (WithIndex) {
+    T rel[V::lanes];
+    V::store(rel, r);
+    write_indices(rel, Full ? V::lanes : n, base, 0, index + c);
   }
 }
 
-template <class T>
-bool max_pixel(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t channels,
-               T* y, T* rel) {
+template <class T, bool WithIndex>
+bool max_pixel_as(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t channels,
+                  T* y, int64_t* index, int64_t base) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
   typename V::reg check = V::zero();
   int64_t c = 0;
-  for (; c + L <= channels; c += L) max_channels<T, true>(x, off, tap_rel, ntaps, c, L, y, rel, check);
+  for (; c + L <= channels; c += L)
+    max_channels<T, true, WithIndex>(x, off, tap_rel, ntaps, c, L, y, index, base, check);
   if (c < channels)
-    max_channels<T, false>(x, off, tap_rel, ntaps, c, channels - c, y, rel, check);
+    max_channels<T, false, WithIndex>(x, off, tap_rel, ntaps, c, channels - c, y, index, base,
+                                      check);
   const T s = V::sum(check);
   return s == s;
+}
+
+template <class T>
+bool max_pixel(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t channels,
+               T* y, int64_t* index, int64_t base) {
+  if (index) return max_pixel_as<T, true>(x, off, tap_rel, ntaps, channels, y, index, base);
+  return max_pixel_as<T, false>(x, off, tap_rel, ntaps, channels, y, nullptr, 0);
 }
 
 template <Power P, class T>

@@ -17,17 +17,19 @@ struct PoolKernels {
   // Splits `rows` rows of x (width w, row stride w) into phase rows (Note above):
   // padded column c holds x[c - pad_left] ** power, `fill` outside the row.
   // dst row r starts at dst + r * stride * phase_len. power is 1, 2 or any
-  // other exponent (std::pow). Returns whether every x is finite and above
-  // the lowest finite value (max pooling's fast path needs that).
+  // other exponent (std::pow). With `check`, returns whether every x is
+  // finite and above the lowest finite value (max pooling's fast path needs
+  // that); true otherwise.
   bool (*split_rows)(const T* x, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
-                     int64_t phase_len, T fill, T power, T* dst) = nullptr;
+                     int64_t phase_len, T fill, T power, bool check, T* dst) = nullptr;
   // The inverse: x[r * w + c] = src[padded column c + pad_left of row r].
   void (*merge_rows)(const T* src, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
                      int64_t phase_len, T* x) = nullptr;
-  // y[o] = max_t taps[t][o], o < width; with rel (may be null) also
-  // rel[o] = tap_rel[t] of the first t reaching it (strict >, t ascending).
+  // y[o] = max_t taps[t][o], o < width; with index (may be null) also
+  // index[o] = base + o * stride + tap_rel[t] of the first t reaching the
+  // maximum (strict >, t ascending).
   void (*max_row)(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
-                  T* rel) = nullptr;
+                  int64_t* index, int64_t base, int64_t stride) = nullptr;
   // y[o] = scale[o] * sum_t taps[t][o]
   void (*sum_row)(const T* const* taps, int ntaps, int64_t width, const T* scale, T* y) = nullptr;
   // taps[t][o] += g[o] for every t (taps must not alias each other's elements
@@ -36,11 +38,12 @@ struct PoolKernels {
 
   // NHWC, one output pixel over `channels` contiguous channels; tap t reads
   // x + off[t] (off[t] already multiplied by the pixel stride).
-  // y[c] = max_t x[off[t] + c]; rel[c] = tap_rel[t] of the first maximum.
-  // Returns false when a value was not finite (the caller then redoes the
-  // pixel with PyTorch's NaN rule).
+  // y[c] = max_t x[off[t] + c]; with index (may be null) also
+  // index[c] = base + tap_rel[t] of the first maximum. Returns false when a
+  // value was not finite (the caller then redoes the pixel with PyTorch's
+  // NaN rule).
   bool (*max_pixel)(const T* x, const int64_t* off, const T* tap_rel, int ntaps,
-                    int64_t channels, T* y, T* rel) = nullptr;
+                    int64_t channels, T* y, int64_t* index, int64_t base) = nullptr;
   // y[c] = scale * sum_t x[off[t] + c] ** power
   void (*sum_pixel)(const T* x, const int64_t* off, int ntaps, int64_t channels, T power,
                     T scale, T* y) = nullptr;
