@@ -146,40 +146,66 @@ Split split_of(const PoolProblem& prob) {
   return {p.stride[1], p.padding[1], (padded + p.stride[1] - 1) / p.stride[1]};
 }
 
-// The taps of output row oh over a split plane: pointers to their column-0
-// element and their offsets from the window's top-left in the input plane.
+// A run of output rows [oh0, oh1) whose windows hold the same tap rows (all
+// interior rows form one run): tap t's offset in a split plane for row oh0
+// (row oh0 + r adds r * row_step), and its offset from the window's top-left
+// in the input plane.
 template <class T>
-int row_taps(const PoolProblem& prob, const Split& sp, int64_t oh, T* plane, T** taps, T* rel) {
+struct RowRun {
+  int64_t oh0 = 0, oh1 = 0;
+  std::vector<int64_t> off;
+  std::vector<T> rel;
+  int ntaps() const { return static_cast<int>(off.size()); }
+  int64_t rows() const { return oh1 - oh0; }
+};
+
+// Output rows grouped into runs, so that a kernel call covers many rows.
+template <class T>
+struct RowPlan {
+  Split sp;
+  int64_t row_step = 0;  // split-plane elements between consecutive output rows
+  std::vector<RowRun<T>> runs;
+};
+
+template <class T>
+RowPlan<T> row_plan(const PoolProblem& prob) {
   const PoolParams& p = prob.p;
-  const Window win = window_of(prob, oh, 0);
-  int n = 0;
-  for (int64_t i = win.rows.begin; i < win.rows.end; ++i) {
-    T* row = plane + (win.h0 + i * p.dilation[0]) * sp.row_len();
-    for (int64_t j = 0; j < p.kernel[1]; ++j) {
-      const int64_t c = j * p.dilation[1];
-      taps[n] = row + (c % sp.stride) * sp.phase_len + c / sp.stride;
-      rel[n] = static_cast<T>(i * p.dilation[0] * prob.w + c);
-      ++n;
+  RowPlan<T> plan;
+  plan.sp = split_of(prob);
+  const Split& sp = plan.sp;
+  plan.row_step = p.stride[0] * sp.row_len();
+  TapRange last{-1, -1};
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const Window win = window_of(prob, oh, 0);
+    if (!plan.runs.empty() && win.rows.begin == last.begin && win.rows.end == last.end) {
+      plan.runs.back().oh1 = oh + 1;
+      continue;
     }
+    last = win.rows;
+    RowRun<T> run;
+    run.oh0 = oh, run.oh1 = oh + 1;
+    for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
+      for (int64_t j = 0; j < p.kernel[1]; ++j) {
+        const int64_t c = j * p.dilation[1];
+        run.off.push_back((win.h0 + i * p.dilation[0]) * sp.row_len() +
+                          (c % sp.stride) * sp.phase_len + c / sp.stride);
+        run.rel.push_back(static_cast<T>(i * p.dilation[0] * prob.w + c));
+      }
+    plan.runs.push_back(std::move(run));
   }
-  return n;
+  return plan;
 }
 
 // Per-thread scratch of the NCHW paths.
 template <class T>
 struct PlaneScratch {
-  std::vector<T*> taps, taps2;
-  std::vector<T> rel, row;
-  std::vector<T> values;         // a recomputed max plane (backward without indices)
-  std::vector<int64_t> argmax;   // and its indices
-  T* plane = nullptr;  // a split plane (input, or input ** p)
-  T* grad = nullptr;   // a split plane of gradients
-  PlaneScratch(const PoolProblem& prob, const Split& sp, bool need_grad, bool need_argmax)
-      : taps(static_cast<size_t>(prob.p.kernel[0] * prob.p.kernel[1])),
-        taps2(taps.size()),
-        rel(taps.size()),
-        row(static_cast<size_t>(2 * prob.ow)),
-        values(need_argmax ? static_cast<size_t>(prob.oh * prob.ow) : 0),
+  std::vector<T> values, sums;  // output planes: a recomputed max / lp's sums
+  std::vector<int64_t> argmax;  // a recomputed max's indices
+  T* plane = nullptr;           // a split plane (input, or input ** p)
+  T* grad = nullptr;            // a split plane of gradients
+  PlaneScratch(const PoolProblem& prob, const Split& sp, bool need_grad, bool need_outputs)
+      : values(need_outputs ? static_cast<size_t>(prob.oh * prob.ow) : 0),
+        sums(values.size()),
         argmax(values.size()) {
     plane = scratch_as<T>(Scratch::plane, prob.h * sp.row_len());
     if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, prob.h * sp.row_len());
@@ -187,59 +213,66 @@ struct PlaneScratch {
 };
 
 template <class T>
-void max_plane(const PoolProblem& prob, const Split& sp, bool vector_ok, const T* x, T* y,
+void max_plane(const PoolProblem& prob, const RowPlan<T>& plan, bool vector_ok, const T* x, T* y,
                int64_t* index, PlaneScratch<T>& s) {
   const PoolKernels<T>& k = kernels().pool<T>();
-  const bool finite = vector_ok && k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left,
-                                                sp.phase_len, std::numeric_limits<T>::lowest(),
-                                                T(1), true, s.plane);
-  if (!finite) {
+  const Split& sp = plan.sp;
+  const bool plain = vector_ok && k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left,
+                                               sp.phase_len, std::numeric_limits<T>::lowest(),
+                                               T(1), true, s.plane);
+  if (!plain) {
     for (int64_t oh = 0; oh < prob.oh; ++oh)
       for (int64_t ow = 0; ow < prob.ow; ++ow)
         exact_max(prob, x, 1, oh, ow, y + oh * prob.ow + ow,
                   index ? index + oh * prob.ow + ow : nullptr);
     return;
   }
-  for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
-    const Window win = window_of(prob, oh, 0);
-    k.max_row(s.taps.data(), s.rel.data(), n, prob.ow, y + oh * prob.ow,
-              index ? index + oh * prob.ow : nullptr, win.h0 * prob.w + win.w0, prob.p.stride[1]);
+  const PoolParams& p = prob.p;
+  for (const RowRun<T>& run : plan.runs) {
+    const int64_t at = run.oh0 * prob.ow;
+    const int64_t base = (run.oh0 * p.stride[0] - p.padding[0]) * prob.w - p.padding[1];
+    k.max_rows(s.plane, run.off.data(), run.rel.data(), run.ntaps(), run.rows(), plan.row_step,
+               prob.ow, y + at, index ? index + at : nullptr, base, p.stride[0] * prob.w,
+               p.stride[1]);
   }
 }
 
+// y = scale * window sums of the split plane (of x, or x ** p for lp)
 template <class T>
-void sum_plane(const PoolProblem& prob, const Split& sp, const T* x, const T* scales, T* y,
-               PlaneScratch<T>& s) {
+void sum_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T* x, const T* scales,
+               T* y, PlaneScratch<T>& s) {
   const PoolKernels<T>& k = kernels().pool<T>();
+  const Split& sp = plan.sp;
   const bool lp = prob.p.kind == PoolKind::lp;
-  const T p = static_cast<T>(prob.p.norm_type);
-  k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), lp ? p : T(1),
-               false, s.plane);
-  for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const int n = row_taps(prob, sp, oh, s.plane, s.taps.data(), s.rel.data());
-    T* yr = y + oh * prob.ow;
-    k.sum_row(s.taps.data(), n, prob.ow, scales + oh * prob.ow, yr);
-    if (lp)
-      for (int64_t o = 0; o < prob.ow; ++o) yr[o] = lp_root(yr[o], p);
+  k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0),
+               lp ? static_cast<T>(prob.p.norm_type) : T(1), false, s.plane);
+  for (const RowRun<T>& run : plan.runs) {
+    const int64_t at = run.oh0 * prob.ow;
+    k.sum_rows(s.plane, run.off.data(), run.ntaps(), run.rows(), plan.row_step, prob.ow,
+               scales + at, y + at);
   }
 }
 
 template <class T>
 void forward_nchw(const PoolProblem& prob, const T* x, T* y, int64_t* index, int threads) {
-  const Split sp = split_of(prob);
+  const RowPlan<T> plan = row_plan<T>(prob);
   const bool vector_ok = offsets_exact_in<T>(prob) && !has_empty_window(prob);
-  const std::vector<T> scales =
-      prob.p.kind == PoolKind::max ? std::vector<T>() : output_scales<T>(prob);
+  const bool is_max = prob.p.kind == PoolKind::max;
+  const std::vector<T> scales = is_max ? std::vector<T>() : output_scales<T>(prob);
+  const T p = static_cast<T>(prob.p.norm_type);
   const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
   parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {
-    PlaneScratch<T> s(prob, sp, false, false);
+    PlaneScratch<T> s(prob, plan.sp, false, false);
     for (int64_t pl = begin; pl < end; ++pl) {
-      if (prob.p.kind == PoolKind::max)
-        max_plane(prob, sp, vector_ok, x + pl * in_plane, y + pl * out_plane,
+      T* yp = y + pl * out_plane;
+      if (is_max) {
+        max_plane(prob, plan, vector_ok, x + pl * in_plane, yp,
                   index ? index + pl * out_plane : nullptr, s);
-      else
-        sum_plane(prob, sp, x + pl * in_plane, scales.data(), y + pl * out_plane, s);
+        continue;
+      }
+      sum_plane(prob, plan, x + pl * in_plane, scales.data(), yp, s);
+      if (prob.p.kind == PoolKind::lp)
+        for (int64_t o = 0; o < out_plane; ++o) yp[o] = lp_root(yp[o], p);
     }
   });
 }
@@ -249,57 +282,66 @@ void forward_nchw(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
                        ", outside the input plane [0, ", plane_size, ")");
 }
 
+// gx = the gradient routed to each plane's argmax (indices, or recomputed).
+template <class T>
+void max_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, bool vector_ok,
+                        const T* g, const T* x, const int64_t* indices, T* gx,
+                        PlaneScratch<T>& s) {
+  const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
+  if (!indices) max_plane(prob, plan, vector_ok, x, s.values.data(), s.argmax.data(), s);
+  const int64_t* idx = indices ? indices : s.argmax.data();
+  std::fill(gx, gx + in_plane, T(0));
+  for (int64_t o = 0; o < out_plane; ++o) {
+    const int64_t at = idx[o];
+    if (at >= 0 && at < in_plane) gx[at] += g[o];
+    else if (indices) throw_bad_index(prob, at, in_plane);
+    // else: an empty dilated window, no input to route to
+  }
+}
+
+// avg: gx = the adjoint of the scaled window sums; lp: the same of the
+// coefficients grad * out / sum(x ** p), times x ** (p - 1).
+template <class T>
+void sum_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T* scales,
+                        const T* g, const T* x, T* gx, PlaneScratch<T>& s) {
+  const PoolKernels<T>& k = kernels().pool<T>();
+  const Split& sp = plan.sp;
+  const int64_t out_plane = prob.oh * prob.ow;
+  const T p = static_cast<T>(prob.p.norm_type);
+  T* coef = s.values.data();
+  if (prob.p.kind == PoolKind::lp) {
+    sum_plane(prob, plan, x, scales, s.sums.data(), s);
+    for (int64_t o = 0; o < out_plane; ++o)
+      coef[o] = lp_coefficient(g[o], s.sums[o], scales[o], p);
+  } else {
+    for (int64_t o = 0; o < out_plane; ++o) coef[o] = g[o] * scales[o];
+  }
+  std::fill(s.grad, s.grad + prob.h * sp.row_len(), T(0));
+  for (const RowRun<T>& run : plan.runs)
+    k.scatter_rows(s.grad, run.off.data(), run.ntaps(), run.rows(), plan.row_step, prob.ow,
+                   coef + run.oh0 * prob.ow);
+  k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, gx);
+  if (prob.p.kind == PoolKind::lp) scale_by_power(gx, x, prob.h, prob.w, prob.w, p);
+}
+
 template <class T>
 void backward_nchw(const PoolProblem& prob, const T* gy, const T* x, const int64_t* indices,
                    T* gx, int threads) {
-  const Split sp = split_of(prob);
+  const RowPlan<T> plan = row_plan<T>(prob);
   const bool vector_ok = offsets_exact_in<T>(prob) && !has_empty_window(prob);
-  const bool is_max = prob.p.kind == PoolKind::max, lp = prob.p.kind == PoolKind::lp;
+  const bool is_max = prob.p.kind == PoolKind::max;
   const std::vector<T> scales = is_max ? std::vector<T>() : output_scales<T>(prob);
-  const T p = static_cast<T>(prob.p.norm_type);
   const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
   parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {
-    const PoolKernels<T>& k = kernels().pool<T>();
-    PlaneScratch<T> s(prob, sp, !is_max, is_max && !indices);
+    PlaneScratch<T> s(prob, plan.sp, !is_max, !is_max || !indices);
     for (int64_t pl = begin; pl < end; ++pl) {
-      const T* xp = x + pl * in_plane;
       const T* g = gy + pl * out_plane;
-      T* gxp = gx + pl * in_plane;
-      if (is_max) {
-        const int64_t* idx = indices ? indices + pl * out_plane : s.argmax.data();
-        if (!indices) max_plane(prob, sp, vector_ok, xp, s.values.data(), s.argmax.data(), s);
-        std::fill(gxp, gxp + in_plane, T(0));
-        for (int64_t o = 0; o < out_plane; ++o) {
-          const int64_t at = idx[o];
-          if (at < 0 || at >= in_plane) {
-            if (indices) throw_bad_index(prob, at, in_plane);
-            continue;  // an empty dilated window: no input to route to
-          }
-          gxp[at] += g[o];
-        }
-        continue;
-      }
-      std::fill(s.grad, s.grad + prob.h * sp.row_len(), T(0));
-      if (lp)
-        k.split_rows(xp, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0), p, false,
-                     s.plane);
-      T* coef = s.row.data();
-      T* sums = s.row.data() + prob.ow;
-      for (int64_t oh = 0; oh < prob.oh; ++oh) {
-        const T* sc = scales.data() + oh * prob.ow;
-        const T* gr = g + oh * prob.ow;
-        if (lp) {
-          const int n = row_taps(prob, sp, oh, s.plane, s.taps2.data(), s.rel.data());
-          k.sum_row(s.taps2.data(), n, prob.ow, sc, sums);
-          for (int64_t o = 0; o < prob.ow; ++o) coef[o] = lp_coefficient(gr[o], sums[o], sc[o], p);
-        } else {
-          for (int64_t o = 0; o < prob.ow; ++o) coef[o] = gr[o] * sc[o];
-        }
-        const int n = row_taps(prob, sp, oh, s.grad, s.taps.data(), s.rel.data());
-        k.scatter_row(s.taps.data(), n, prob.ow, coef);
-      }
-      k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, gxp);
-      if (lp) scale_by_power(gxp, xp, prob.h, prob.w, prob.w, p);
+      const T* xp = x + pl * in_plane;
+      if (is_max)
+        max_backward_plane(prob, plan, vector_ok, g, xp,
+                           indices ? indices + pl * out_plane : nullptr, gx + pl * in_plane, s);
+      else
+        sum_backward_plane(prob, plan, scales.data(), g, xp, gx + pl * in_plane, s);
     }
   });
 }

@@ -149,16 +149,18 @@ void write_indices(const T* rel, int64_t n, int64_t base, int64_t stride, int64_
   for (int64_t i = 0; i < n; ++i) index[i] = base + i * stride + static_cast<int64_t>(rel[i]);
 }
 
-// One vector of n (<= lanes) outputs at column o.
+// One vector of n (<= lanes) outputs at column o of one row.
 template <class T, bool Full, bool WithIndex>
-void max_vector(const T* const* taps, const T* tap_rel, int ntaps, int64_t o, int64_t n, T* y,
-                int64_t* index, int64_t base, int64_t stride) {
+void max_vector(const T* x, const int64_t* tap_off, const T* tap_rel, int ntaps, int64_t o,
+                int64_t n, T* y, int64_t* index, int64_t base, int64_t stride) {
   using V = Vec<T>;
-  auto load = [&](const T* p) { return Full ? V::load(p + o) : V::load_n(p + o, n); };
-  typename V::reg best = load(taps[0]);
+  auto load = [&](int t) {
+    return Full ? V::load(x + tap_off[t] + o) : V::load_n(x + tap_off[t] + o, n);
+  };
+  typename V::reg best = load(0);
   typename V::reg r = V::set1(WithIndex ? tap_rel[0] : T(0));
   for (int t = 1; t < ntaps; ++t) {
-    const typename V::reg v = load(taps[t]);
+    const typename V::reg v = load(t);
     if constexpr (WithIndex) r = V::blend_gt(v, best, V::set1(tap_rel[t]), r);
     best = V::max(v, best);
   }
@@ -172,55 +174,78 @@ void max_vector(const T* const* taps, const T* tap_rel, int ntaps, int64_t o, in
 }
 
 template <class T, bool WithIndex>
-void max_row_as(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
-                int64_t* index, int64_t base, int64_t stride) {
+void max_rows_as(const T* x, const int64_t* tap_off, const T* tap_rel, int ntaps, int64_t rows,
+                 int64_t row_step, int64_t width, T* y, int64_t* index, int64_t index_base,
+                 int64_t index_row_step, int64_t stride) {
   constexpr int L = Vec<T>::lanes;
-  int64_t o = 0;
-  for (; o + L <= width; o += L)
-    max_vector<T, true, WithIndex>(taps, tap_rel, ntaps, o, L, y, index, base, stride);
-  if (o < width)
-    max_vector<T, false, WithIndex>(taps, tap_rel, ntaps, o, width - o, y, index, base, stride);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * row_step;
+    T* yr = y + r * width;
+    int64_t* ir = WithIndex ? index + r * width : nullptr;
+    const int64_t base = index_base + r * index_row_step;
+    int64_t o = 0;
+    for (; o + L <= width; o += L)
+      max_vector<T, true, WithIndex>(xr, tap_off, tap_rel, ntaps, o, L, yr, ir, base, stride);
+    if (o < width)
+      max_vector<T, false, WithIndex>(xr, tap_off, tap_rel, ntaps, o, width - o, yr, ir, base,
+                                      stride);
+  }
 }
 
 template <class T>
-void max_row(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
-             int64_t* index, int64_t base, int64_t stride) {
-  if (index) max_row_as<T, true>(taps, tap_rel, ntaps, width, y, index, base, stride);
-  else max_row_as<T, false>(taps, tap_rel, ntaps, width, y, nullptr, 0, 0);
+void max_rows(const T* x, const int64_t* tap_off, const T* tap_rel, int ntaps, int64_t rows,
+              int64_t row_step, int64_t width, T* y, int64_t* index, int64_t index_base,
+              int64_t index_row_step, int64_t stride) {
+  if (index)
+    max_rows_as<T, true>(x, tap_off, tap_rel, ntaps, rows, row_step, width, y, index, index_base,
+                         index_row_step, stride);
+  else
+    max_rows_as<T, false>(x, tap_off, tap_rel, ntaps, rows, row_step, width, y, nullptr, 0, 0, 0);
 }
 
 template <class T>
-void sum_row(const T* const* taps, int ntaps, int64_t width, const T* scale, T* y) {
+void sum_rows(const T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
+              int64_t width, const T* scale, T* y) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
-  int64_t o = 0;
-  for (; o + L <= width; o += L) {
-    typename V::reg acc = V::load(taps[0] + o);
-    for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load(taps[t] + o));
-    V::store(y + o, V::mul(acc, V::load(scale + o)));
-  }
-  if (o < width) {
-    const int64_t n = width - o;
-    typename V::reg acc = V::load_n(taps[0] + o, n);
-    for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load_n(taps[t] + o, n));
-    V::store_n(y + o, V::mul(acc, V::load_n(scale + o, n)), n);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* xr = x + r * row_step;
+    const T* sr = scale + r * width;
+    T* yr = y + r * width;
+    int64_t o = 0;
+    for (; o + L <= width; o += L) {
+      typename V::reg acc = V::load(xr + tap_off[0] + o);
+      for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load(xr + tap_off[t] + o));
+      V::store(yr + o, V::mul(acc, V::load(sr + o)));
+    }
+    if (o < width) {
+      const int64_t n = width - o;
+      typename V::reg acc = V::load_n(xr + tap_off[0] + o, n);
+      for (int t = 1; t < ntaps; ++t) acc = V::add(acc, V::load_n(xr + tap_off[t] + o, n));
+      V::store_n(yr + o, V::mul(acc, V::load_n(sr + o, n)), n);
+    }
   }
 }
 
-// Tap by tap over the whole row: the taps of one row overlap shifted by a
+// Tap by tap over a whole row: the taps of one row overlap shifted by a
 // column, and a load right after an overlapping store would stall on
 // store-to-load forwarding.
 template <class T>
-void scatter_row(T* const* taps, int ntaps, int64_t width, const T* g) {
+void scatter_rows(T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
+                  int64_t width, const T* g) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
-  for (int t = 0; t < ntaps; ++t) {
-    T* dst = taps[t];
-    int64_t o = 0;
-    for (; o + L <= width; o += L) V::store(dst + o, V::add(V::load(dst + o), V::load(g + o)));
-    if (o < width) {
-      const int64_t n = width - o;
-      V::store_n(dst + o, V::add(V::load_n(dst + o, n), V::load_n(g + o, n)), n);
+  for (int64_t r = 0; r < rows; ++r) {
+    const T* gr = g + r * width;
+    for (int t = 0; t < ntaps; ++t) {
+      T* dst = x + r * row_step + tap_off[t];
+      int64_t o = 0;
+      for (; o + L <= width; o += L)
+        V::store(dst + o, V::add(V::load(dst + o), V::load(gr + o)));
+      if (o < width) {
+        const int64_t n = width - o;
+        V::store_n(dst + o, V::add(V::load_n(dst + o, n), V::load_n(gr + o, n)), n);
+      }
     }
   }
 }
@@ -324,9 +349,9 @@ PoolKernels<T> make_pool_kernels() {
   PoolKernels<T> k;
   k.split_rows = split_rows<T>;
   k.merge_rows = merge_rows<T>;
-  k.max_row = max_row<T>;
-  k.sum_row = sum_row<T>;
-  k.scatter_row = scatter_row<T>;
+  k.max_rows = max_rows<T>;
+  k.sum_rows = sum_rows<T>;
+  k.scatter_rows = scatter_rows<T>;
   k.max_pixel = max_pixel<T>;
   k.sum_pixel = sum_pixel<T>;
   k.scatter_pixel = scatter_pixel<T>;

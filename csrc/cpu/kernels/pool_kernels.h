@@ -25,16 +25,22 @@ struct PoolKernels {
   // The inverse: x[r * w + c] = src[padded column c + pad_left of row r].
   void (*merge_rows)(const T* src, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
                      int64_t phase_len, T* x) = nullptr;
-  // y[o] = max_t taps[t][o], o < width; with index (may be null) also
-  // index[o] = base + o * stride + tap_rel[t] of the first t reaching the
-  // maximum (strict >, t ascending).
-  void (*max_row)(const T* const* taps, const T* tap_rel, int ntaps, int64_t width, T* y,
-                  int64_t* index, int64_t base, int64_t stride) = nullptr;
-  // y[o] = scale[o] * sum_t taps[t][o]
-  void (*sum_row)(const T* const* taps, int ntaps, int64_t width, const T* scale, T* y) = nullptr;
-  // taps[t][o] += g[o] for every t (taps must not alias each other's elements
-  // at one o; different o may alias: added in t order per vector).
-  void (*scatter_row)(T* const* taps, int ntaps, int64_t width, const T* g) = nullptr;
+  // Output rows run over `rows` rows r sharing one tap set; tap t of row r,
+  // column o reads x[r * row_step + tap_off[t] + o] (a split plane), and
+  // row r's outputs are y[r * width + o], o < width.
+  //
+  // Max; with index (may be null) also index[r * width + o] =
+  // index_base + r * index_row_step + o * stride + tap_rel[t] of the first t
+  // reaching the maximum (strict >, t ascending).
+  void (*max_rows)(const T* x, const int64_t* tap_off, const T* tap_rel, int ntaps,
+                   int64_t rows, int64_t row_step, int64_t width, T* y, int64_t* index,
+                   int64_t index_base, int64_t index_row_step, int64_t stride) = nullptr;
+  // Scaled sum: y[r * width + o] = scale[r * width + o] * sum_t tap(t, r, o)
+  void (*sum_rows)(const T* x, const int64_t* tap_off, int ntaps, int64_t rows,
+                   int64_t row_step, int64_t width, const T* scale, T* y) = nullptr;
+  // The adjoint of an unscaled sum: tap(t, r, o) += g[r * width + o], row by row.
+  void (*scatter_rows)(T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
+                       int64_t width, const T* g) = nullptr;
 
   // NHWC, one output pixel over `channels` contiguous channels; tap t reads
   // x + off[t] (off[t] already multiplied by the pixel stride).
