@@ -125,18 +125,26 @@ bool split_rows(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int
   }
 }
 
+// The inverse of split_phase's interior: x[k * S + q - pad] = src[k] for the
+// k whose column lies in the row.
+template <int S, class T>
+void merge_phase(const T* src, int64_t w, int64_t s, int64_t q, int64_t pad, int64_t len, T* x) {
+  const int64_t st = S ? S : s;
+  int64_t lo = pad - q <= 0 ? 0 : (pad - q + st - 1) / st;
+  int64_t hi = w + pad - q <= 0 ? 0 : (w + pad - q + st - 1) / st;
+  lo = std::min(lo, len);
+  hi = std::max(lo, std::min(hi, len));
+  T* __restrict dst = x + q - pad;
+  const T* __restrict in = src;
+  for (int64_t k = lo; k < hi; ++k) dst[k * st] = in[k];
+}
+
 template <int S, class T>
 void merge_rows_as(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
                    T* x) {
-  const int64_t st = S ? S : s;
-  for (int64_t r = 0; r < rows; ++r) {
-    const T* row = src + r * st * len;
-    T* xr = x + r * w;
-    for (int64_t c = 0; c < w; ++c) {
-      const int64_t pc = c + pad;
-      xr[c] = row[(pc % st) * len + pc / st];
-    }
-  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t q = 0; q < s; ++q)
+      merge_phase<S>(src + (r * s + q) * len, w, s, q, pad, len, x + r * w);
 }
 
 template <class T>
