@@ -251,6 +251,18 @@ def test_max_pool_ties_take_first_index_and_nan_propagates():
     np.testing.assert_array_equal(idx, ridx)
 
 
+def test_offsets_too_large_for_float32_take_the_exact_path():
+    # Tap offsets up to 2^24 + 1, which a float32 cannot hold: the scalar path runs.
+    d = 2**24 + 1
+    x = np.zeros((1, 1, d + 2), np.float32)
+    x[0, 0, d], x[0, 0, 1] = 3, 5
+    y, idx = F.max_pool1d(x, 2, 1, 0, d, return_indices=True)
+    np.testing.assert_array_equal(y[0, 0], [3, 5])
+    np.testing.assert_array_equal(idx[0, 0], [d, 1])
+    y, idx = F.max_pool1d(x.reshape(1, -1, 1), 2, 1, 0, d, return_indices=True, data_format="NLC")
+    np.testing.assert_array_equal(idx[0, :, 0], [d, 1])
+
+
 def test_bad_index_raises_without_writing(rng):
     x = rng.standard_normal((1, 2, 4, 4))
     _, idx = F.max_pool2d(x, 2, return_indices=True)
@@ -349,6 +361,11 @@ def test_random_configurations(h, w, k, s, d, pad, ceil, nhwc, cip, seed):
         ry, ridx = max_pool2d_ref(x, k, s, p_max, d, ceil)
         np.testing.assert_array_equal(y, ry)
         np.testing.assert_array_equal(idx, ridx)
+        if np.all(ridx < h * w):  # else an empty dilated window: PyTorch's index lies outside
+            gy = rng.standard_normal(y.shape)
+            gx = run_layout(lambda a, *r, **kw: F.max_pool2d_backward(
+                gy if not nhwc else to_nhwc(gy), a, None, *r, **kw), x, layout, k, s, p_max, d, ceil)
+            np.testing.assert_allclose(gx, max_pool2d_backward_ref(gy, ridx, x.shape), rtol=1e-12)
     else:
         with pytest.raises(ValueError, match="too small"):
             F.max_pool2d(x, k, s, p_max, d, ceil)
