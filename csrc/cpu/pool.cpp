@@ -134,16 +134,20 @@ void scale_by_power(T* gx, const T* x, int64_t n, int64_t stride, int64_t count,
 
 // ---- NCHW ----------------------------------------------------------------
 
+// The layout of a phase-split plane (Note [phase-split rows], pool_kernels.h).
 struct Split {
-  int64_t stride, pad_left, phase_len;
-  int64_t row_len() const { return stride * phase_len; }
+  int64_t stride, pad_left, phase_len, row_stride, phase_stride;
+  int64_t plane_size(int64_t rows) const { return rows * stride * phase_len; }
 };
 
 Split split_of(const PoolProblem& prob) {
   const PoolParams& p = prob.p;
-  const int64_t reach = (prob.ow - 1) * p.stride[1] + (p.kernel[1] - 1) * p.dilation[1] + 1;
+  const int64_t s = p.stride[1];
+  const int64_t reach = (prob.ow - 1) * s + (p.kernel[1] - 1) * p.dilation[1] + 1;
   const int64_t padded = std::max(reach, prob.w + p.padding[1]);
-  return {p.stride[1], p.padding[1], (padded + p.stride[1] - 1) / p.stride[1]};
+  const int64_t len = (padded + s - 1) / s;
+  if (p.padding[1] == 0 && prob.w == s * len) return {s, 0, len, len, prob.h * len};
+  return {s, p.padding[1], len, s * len, len};
 }
 
 // A run of output rows [oh0, oh1) whose windows hold the same tap rows (all
@@ -173,7 +177,7 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
   RowPlan<T> plan;
   plan.sp = split_of(prob);
   const Split& sp = plan.sp;
-  plan.row_step = p.stride[0] * sp.row_len();
+  plan.row_step = p.stride[0] * sp.row_stride;
   TapRange last{-1, -1};
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
     const Window win = window_of(prob, oh, 0);
@@ -187,8 +191,8 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
     for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
       for (int64_t j = 0; j < p.kernel[1]; ++j) {
         const int64_t c = j * p.dilation[1];
-        run.off.push_back((win.h0 + i * p.dilation[0]) * sp.row_len() +
-                          (c % sp.stride) * sp.phase_len + c / sp.stride);
+        run.off.push_back((win.h0 + i * p.dilation[0]) * sp.row_stride +
+                          (c % sp.stride) * sp.phase_stride + c / sp.stride);
         run.rel.push_back(static_cast<T>(i * p.dilation[0] * prob.w + c));
       }
     plan.runs.push_back(std::move(run));
@@ -207,8 +211,8 @@ struct PlaneScratch {
       : values(need_outputs ? static_cast<size_t>(prob.oh * prob.ow) : 0),
         sums(values.size()),
         argmax(values.size()) {
-    plane = scratch_as<T>(Scratch::plane, prob.h * sp.row_len());
-    if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, prob.h * sp.row_len());
+    plane = scratch_as<T>(Scratch::plane, sp.plane_size(prob.h));
+    if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, sp.plane_size(prob.h));
   }
 };
 
@@ -218,8 +222,9 @@ void max_plane(const PoolProblem& prob, const RowPlan<T>& plan, bool vector_ok, 
   const PoolKernels<T>& k = kernels().pool<T>();
   const Split& sp = plan.sp;
   const bool plain = vector_ok && k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left,
-                                               sp.phase_len, std::numeric_limits<T>::lowest(),
-                                               T(1), true, s.plane);
+                                               sp.phase_len, sp.row_stride, sp.phase_stride,
+                                               std::numeric_limits<T>::lowest(), T(1), true,
+                                               s.plane);
   if (!plain) {
     for (int64_t oh = 0; oh < prob.oh; ++oh)
       for (int64_t ow = 0; ow < prob.ow; ++ow)
@@ -244,8 +249,9 @@ void sum_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T* x, cons
   const PoolKernels<T>& k = kernels().pool<T>();
   const Split& sp = plan.sp;
   const bool lp = prob.p.kind == PoolKind::lp;
-  k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, T(0),
-               lp ? static_cast<T>(prob.p.norm_type) : T(1), false, s.plane);
+  k.split_rows(x, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, sp.row_stride,
+               sp.phase_stride, T(0), lp ? static_cast<T>(prob.p.norm_type) : T(1), false,
+               s.plane);
   for (const RowRun<T>& run : plan.runs) {
     const int64_t at = run.oh0 * prob.ow;
     k.sum_rows(s.plane, run.off.data(), run.ntaps(), run.rows(), plan.row_step, prob.ow,
@@ -316,11 +322,12 @@ void sum_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T
   } else {
     for (int64_t o = 0; o < out_plane; ++o) coef[o] = g[o] * scales[o];
   }
-  std::fill(s.grad, s.grad + prob.h * sp.row_len(), T(0));
+  std::fill(s.grad, s.grad + sp.plane_size(prob.h), T(0));
   for (const RowRun<T>& run : plan.runs)
     k.scatter_rows(s.grad, run.off.data(), run.ntaps(), run.rows(), plan.row_step, prob.ow,
                    coef + run.oh0 * prob.ow);
-  k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, gx);
+  k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, sp.row_stride,
+               sp.phase_stride, gx);
   if (prob.p.kind == PoolKind::lp) scale_by_power(gx, x, prob.h, prob.w, prob.w, p);
 }
 

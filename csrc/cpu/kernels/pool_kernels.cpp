@@ -92,36 +92,47 @@ void split_phase(const T* x, int64_t w, int64_t s, int64_t q, int64_t pad, int64
   for (int64_t k = hi; k < len; ++k) dst[k] = fill;
 }
 
+// Rows need no padding and split exactly: the plane is one long row.
+inline bool is_long_row(int64_t w, int64_t s, int64_t pad, int64_t len, int64_t row_stride) {
+  return pad == 0 && w == s * len && row_stride == len;
+}
+
 template <int S, Power P, class T>
 bool split_rows_as(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                   T fill, T p, bool check, T* dst) {
+                   int64_t row_stride, int64_t phase_stride, T fill, T p, bool check, T* dst) {
+  if (is_long_row(w, s, pad, len, row_stride)) {
+    for (int64_t q = 0; q < s; ++q)
+      split_phase<S, P>(x, rows * w, s, q, 0, rows * len, fill, p, dst + q * phase_stride);
+    return !check || row_is_plain(x, rows * w);
+  }
   bool ok = true;
   for (int64_t r = 0; r < rows; ++r) {
     ok = ok && (!check || row_is_plain(x + r * w, w));
     for (int64_t q = 0; q < s; ++q)
-      split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p, dst + (r * s + q) * len);
+      split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p,
+                        dst + r * row_stride + q * phase_stride);
   }
   return ok;
 }
 
 template <Power P, class T>
 bool split_rows_power(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                      T fill, T p, bool check, T* dst) {
-  if (s == 1) return split_rows_as<1, P>(x, rows, w, s, pad, len, fill, p, check, dst);
-  if (s == 2) return split_rows_as<2, P>(x, rows, w, s, pad, len, fill, p, check, dst);
-  return split_rows_as<0, P>(x, rows, w, s, pad, len, fill, p, check, dst);
+                      int64_t rs, int64_t ps, T fill, T p, bool check, T* dst) {
+  if (s == 1) return split_rows_as<1, P>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
+  if (s == 2) return split_rows_as<2, P>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
+  return split_rows_as<0, P>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
 }
 
 template <class T>
 bool split_rows(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                T fill, T p, bool check, T* dst) {
+                int64_t rs, int64_t ps, T fill, T p, bool check, T* dst) {
   switch (power_of(p)) {
     case Power::one:
-      return split_rows_power<Power::one>(x, rows, w, s, pad, len, fill, p, check, dst);
+      return split_rows_power<Power::one>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
     case Power::two:
-      return split_rows_power<Power::two>(x, rows, w, s, pad, len, fill, p, check, dst);
+      return split_rows_power<Power::two>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
     default:
-      return split_rows_power<Power::any>(x, rows, w, s, pad, len, fill, p, check, dst);
+      return split_rows_power<Power::any>(x, rows, w, s, pad, len, rs, ps, fill, p, check, dst);
   }
 }
 
@@ -141,18 +152,23 @@ void merge_phase(const T* src, int64_t w, int64_t s, int64_t q, int64_t pad, int
 
 template <int S, class T>
 void merge_rows_as(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                   T* x) {
+                   int64_t row_stride, int64_t phase_stride, T* x) {
+  if (is_long_row(w, s, pad, len, row_stride)) {
+    for (int64_t q = 0; q < s; ++q)
+      merge_phase<S>(src + q * phase_stride, rows * w, s, q, 0, rows * len, x);
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t q = 0; q < s; ++q)
-      merge_phase<S>(src + (r * s + q) * len, w, s, q, pad, len, x + r * w);
+      merge_phase<S>(src + r * row_stride + q * phase_stride, w, s, q, pad, len, x + r * w);
 }
 
 template <class T>
 void merge_rows(const T* src, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
-                T* x) {
-  if (s == 1) return merge_rows_as<1>(src, rows, w, s, pad, len, x);
-  if (s == 2) return merge_rows_as<2>(src, rows, w, s, pad, len, x);
-  merge_rows_as<0>(src, rows, w, s, pad, len, x);
+                int64_t rs, int64_t ps, T* x) {
+  if (s == 1) return merge_rows_as<1>(src, rows, w, s, pad, len, rs, ps, x);
+  if (s == 2) return merge_rows_as<2>(src, rows, w, s, pad, len, rs, ps, x);
+  merge_rows_as<0>(src, rows, w, s, pad, len, rs, ps, x);
 }
 
 // index[i] = base + i * stride + rel[i] for i < n (rel: one vector's lanes).

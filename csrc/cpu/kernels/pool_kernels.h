@@ -1,12 +1,16 @@
 // SPDX-License-Identifier: MIT
 // The pool family's entries in the per-ISA kernel table (cpu/kernels/kernels.h).
 //
-// Note [phase-split rows]: an NCHW row is padded to `padded` columns and
-// stored as `stride` phase rows of `phase_len` elements, phase q holding the
-// padded columns q, q + stride, q + 2 * stride, ... Tap (i, j) of output
-// column o then reads phase (j * dw) % stride at offset o + (j * dw) / stride:
-// every tap of a whole output row is one contiguous vector stream, whatever
-// the stride.
+// Note [phase-split rows]: an NCHW row is padded to `phase_len * stride`
+// columns and stored as `stride` phase rows of `phase_len` elements, phase q
+// holding the padded columns q, q + stride, q + 2 * stride, ... Tap (i, j) of
+// output column o then reads phase (j * dw) % stride at offset
+// o + (j * dw) / stride: every tap of a whole output row is one contiguous
+// vector stream, whatever the stride. Phase q of row r starts at
+// r * row_stride + q * phase_stride: rows of phases (row_stride = stride *
+// phase_len, phase_stride = phase_len), or, when rows need no padding and
+// split exactly, phases of rows (row_stride = phase_len, phase_stride =
+// rows * phase_len), which splits the whole plane as one long row.
 #pragma once
 #include <cstdint>
 
@@ -16,15 +20,17 @@ template <class T>
 struct PoolKernels {
   // Splits `rows` rows of x (width w, row stride w) into phase rows (Note above):
   // padded column c holds x[c - pad_left] ** power, `fill` outside the row.
-  // dst row r starts at dst + r * stride * phase_len. power is 1, 2 or any
+  // power is 1, 2 or any
   // other exponent (std::pow). With `check`, returns whether every x is
   // finite and above the lowest finite value (max pooling's fast path needs
   // that); true otherwise.
   bool (*split_rows)(const T* x, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
-                     int64_t phase_len, T fill, T power, bool check, T* dst) = nullptr;
+                     int64_t phase_len, int64_t row_stride, int64_t phase_stride, T fill,
+                     T power, bool check, T* dst) = nullptr;
   // The inverse: x[r * w + c] = src[padded column c + pad_left of row r].
   void (*merge_rows)(const T* src, int64_t rows, int64_t w, int64_t stride, int64_t pad_left,
-                     int64_t phase_len, T* x) = nullptr;
+                     int64_t phase_len, int64_t row_stride, int64_t phase_stride,
+                     T* x) = nullptr;
   // Output rows run over `rows` rows r sharing one tap set; tap t of row r,
   // column o reads x[r * row_step + tap_off[t] + o] (a split plane), and
   // row r's outputs are y[r * width + o], o < width.
