@@ -390,11 +390,22 @@ void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh,
   const Window win = window_of(prob, oh, ow);
   const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
   const bool ok = vector_ok && n > 0 &&
-                  kernels().pool<T>().max_pixel(xi + c0, s.off.data(), s.rel.data(), n, cn, y,
-                                                index, win.h0 * prob.w + win.w0);
+                  kernels().pool<T>().max_pixels(xi + c0, s.off.data(), s.rel.data(), n, 1, 0,
+                                                 cn, y, 0, index, win.h0 * prob.w + win.w0, 0);
   if (!ok)
     for (int64_t c = 0; c < cn; ++c)
       exact_max(prob, xi + c0 + c, prob.c, oh, ow, y + c, index ? index + c : nullptr);
+}
+
+// The output pixels [ow, end) of row oh whose windows hold the same taps as ow's.
+int64_t pixel_run_end(const PoolProblem& prob, int64_t oh, int64_t ow) {
+  const Window first = window_of(prob, oh, ow);
+  int64_t end = ow + 1;
+  for (; end < prob.ow; ++end) {
+    const Window w = window_of(prob, oh, end);
+    if (w.cols.begin != first.cols.begin || w.cols.end != first.cols.end) break;
+  }
+  return end;
 }
 
 template <class T>
@@ -404,24 +415,34 @@ void forward_nhwc(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
       prob.p.kind == PoolKind::max ? std::vector<T>() : output_scales<T>(prob);
   const T p = static_cast<T>(prob.p.norm_type);
   const bool lp = prob.p.kind == PoolKind::lp;
-  const int64_t C = prob.c;
+  const int64_t C = prob.c, sw = prob.p.stride[1];
   parallel_for(prob.n * prob.oh, threads, [&](int64_t begin, int64_t end, int) {
     const PoolKernels<T>& k = kernels().pool<T>();
     PixelScratch<T> s(prob);
     for (int64_t r = begin; r < end; ++r) {
       const int64_t img = r / prob.oh, oh = r % prob.oh;
       const T* xi = x + img * prob.h * prob.w * C;
-      for (int64_t ow = 0; ow < prob.ow; ++ow) {
-        const int64_t at = (r * prob.ow + ow) * C;
-        if (prob.p.kind == PoolKind::max) {
-          max_pixel(prob, vector_ok, xi, oh, ow, 0, C, y + at, index ? index + at : nullptr, s);
-          continue;
-        }
+      for (int64_t ow = 0, run_end; ow < prob.ow; ow = run_end) {
+        run_end = pixel_run_end(prob, oh, ow);
+        const int64_t at = (r * prob.ow + ow) * C, pixels = run_end - ow;
         const Window win = window_of(prob, oh, ow);
         const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
-        k.sum_pixel(xi, s.off.data(), n, C, lp ? p : T(1), scales[oh * prob.ow + ow], y + at);
+        if (prob.p.kind == PoolKind::max) {
+          const bool ok = vector_ok && n > 0 &&
+                          k.max_pixels(xi, s.off.data(), s.rel.data(), n, pixels, sw * C, C,
+                                       y + at, C, index ? index + at : nullptr,
+                                       win.h0 * prob.w + win.w0, sw);
+          if (!ok)
+            for (int64_t q = 0; q < pixels; ++q)
+              for (int64_t c = 0; c < C; ++c)
+                exact_max(prob, xi + c, C, oh, ow + q, y + at + q * C + c,
+                          index ? index + at + q * C + c : nullptr);
+          continue;
+        }
+        k.sum_pixels(xi, s.off.data(), n, pixels, sw * C, C, lp ? p : T(1),
+                     scales.data() + oh * prob.ow + ow, y + at, C);
         if (lp)
-          for (int64_t c = 0; c < C; ++c) y[at + c] = lp_root(y[at + c], p);
+          for (int64_t i = 0; i < pixels * C; ++i) y[at + i] = lp_root(y[at + i], p);
       }
     }
   });
@@ -470,7 +491,7 @@ void backward_nhwc(const PoolProblem& prob, const T* gy, const T* x, const int64
           const T sc = scales[oh * prob.ow + ow];
           T* coef = s.b.data();
           if (lp) {
-            k.sum_pixel(xi + c0, s.off.data(), n, cn, p, sc, s.a.data());
+            k.sum_pixels(xi + c0, s.off.data(), n, 1, 0, cn, p, &sc, s.a.data(), 0);
             for (int64_t c = 0; c < cn; ++c) coef[c] = lp_coefficient(g[c], s.a[c], sc, p);
           } else {
             for (int64_t c = 0; c < cn; ++c) coef[c] = g[c] * sc;

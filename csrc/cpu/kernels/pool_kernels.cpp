@@ -321,10 +321,19 @@ bool max_pixel_as(const T* x, const int64_t* off, const T* tap_rel, int ntaps, i
 }
 
 template <class T>
-bool max_pixel(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t channels,
-               T* y, int64_t* index, int64_t base) {
-  if (index) return max_pixel_as<T, true>(x, off, tap_rel, ntaps, channels, y, index, base);
-  return max_pixel_as<T, false>(x, off, tap_rel, ntaps, channels, y, nullptr, 0);
+bool max_pixels(const T* x, const int64_t* off, const T* tap_rel, int ntaps, int64_t pixels,
+                int64_t pixel_step, int64_t channels, T* y, int64_t y_step, int64_t* index,
+                int64_t base, int64_t index_step) {
+  bool ok = true;
+  for (int64_t q = 0; q < pixels; ++q) {
+    const T* xq = x + q * pixel_step;
+    if (index)
+      ok &= max_pixel_as<T, true>(xq, off, tap_rel, ntaps, channels, y + q * y_step,
+                                  index + q * y_step, base + q * index_step);
+    else
+      ok &= max_pixel_as<T, false>(xq, off, tap_rel, ntaps, channels, y + q * y_step, nullptr, 0);
+  }
+  return ok;
 }
 
 template <Power P, class T>
@@ -348,12 +357,26 @@ void sum_pixel_as(const T* x, const int64_t* off, int ntaps, int64_t channels, T
   }
 }
 
+template <Power P, class T>
+void sum_pixels_as(const T* x, const int64_t* off, int ntaps, int64_t pixels, int64_t pixel_step,
+                   int64_t channels, T p, const T* scale, T* y, int64_t y_step) {
+  for (int64_t q = 0; q < pixels; ++q)
+    sum_pixel_as<P>(x + q * pixel_step, off, ntaps, channels, p, scale[q], y + q * y_step);
+}
+
 template <class T>
-void sum_pixel(const T* x, const int64_t* off, int ntaps, int64_t channels, T p, T scale, T* y) {
+void sum_pixels(const T* x, const int64_t* off, int ntaps, int64_t pixels, int64_t pixel_step,
+                int64_t channels, T p, const T* scale, T* y, int64_t y_step) {
   switch (power_of(p)) {
-    case Power::one: return sum_pixel_as<Power::one>(x, off, ntaps, channels, p, scale, y);
-    case Power::two: return sum_pixel_as<Power::two>(x, off, ntaps, channels, p, scale, y);
-    default: return sum_pixel_as<Power::any>(x, off, ntaps, channels, p, scale, y);
+    case Power::one:
+      return sum_pixels_as<Power::one>(x, off, ntaps, pixels, pixel_step, channels, p, scale, y,
+                                       y_step);
+    case Power::two:
+      return sum_pixels_as<Power::two>(x, off, ntaps, pixels, pixel_step, channels, p, scale, y,
+                                       y_step);
+    default:
+      return sum_pixels_as<Power::any>(x, off, ntaps, pixels, pixel_step, channels, p, scale, y,
+                                       y_step);
   }
 }
 
@@ -380,8 +403,8 @@ PoolKernels<T> make_pool_kernels() {
   k.max_rows = max_rows<T>;
   k.sum_rows = sum_rows<T>;
   k.scatter_rows = scatter_rows<T>;
-  k.max_pixel = max_pixel<T>;
-  k.sum_pixel = sum_pixel<T>;
+  k.max_pixels = max_pixels<T>;
+  k.sum_pixels = sum_pixels<T>;
   k.scatter_pixel = scatter_pixel<T>;
   return k;
 }

@@ -48,17 +48,22 @@ struct PoolKernels {
   void (*scatter_rows)(T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
                        int64_t width, const T* g) = nullptr;
 
-  // NHWC, one output pixel over `channels` contiguous channels; tap t reads
-  // x + off[t] (off[t] already multiplied by the pixel stride).
-  // y[c] = max_t x[off[t] + c]; with index (may be null) also
-  // index[c] = base + tap_rel[t] of the first maximum. Returns false when a
-  // value was not finite (the caller then redoes the pixel with PyTorch's
-  // NaN rule).
-  bool (*max_pixel)(const T* x, const int64_t* off, const T* tap_rel, int ntaps,
-                    int64_t channels, T* y, int64_t* index, int64_t base) = nullptr;
-  // y[c] = scale * sum_t x[off[t] + c] ** power
-  void (*sum_pixel)(const T* x, const int64_t* off, int ntaps, int64_t channels, T power,
-                    T scale, T* y) = nullptr;
+  // NHWC, `pixels` output pixels along a row sharing one tap set, over
+  // `channels` contiguous channels: tap t of pixel q reads
+  // x + q * pixel_step + off[t] (off already multiplied by the pixel stride);
+  // pixel q's outputs are at y + q * y_step.
+  //
+  // Max; with index (may be null) also index[q * y_step + c] =
+  // base + q * index_step + tap_rel[t] of the first maximum. Returns false
+  // when a value was not finite (the caller then redoes the pixels with
+  // PyTorch's NaN rule).
+  bool (*max_pixels)(const T* x, const int64_t* off, const T* tap_rel, int ntaps,
+                     int64_t pixels, int64_t pixel_step, int64_t channels, T* y, int64_t y_step,
+                     int64_t* index, int64_t base, int64_t index_step) = nullptr;
+  // Scaled power sum: y[q * y_step + c] = scale[q] * sum_t x[...] ** power
+  void (*sum_pixels)(const T* x, const int64_t* off, int ntaps, int64_t pixels,
+                     int64_t pixel_step, int64_t channels, T power, const T* scale, T* y,
+                     int64_t y_step) = nullptr;
   // gx[off[t] + c] += g[c] for every t
   void (*scatter_pixel)(T* gx, const int64_t* off, int ntaps, int64_t channels,
                         const T* g) = nullptr;
