@@ -159,6 +159,7 @@ struct RowRun {
   int64_t oh0 = 0, oh1 = 0;
   std::vector<int64_t> off;
   std::vector<T> rel;
+  std::vector<int64_t> row_off;  // of each tap row: off = row_off[i] + col_phase[j] + col_shift[j]
   int ntaps() const { return static_cast<int>(off.size()); }
   int64_t rows() const { return oh1 - oh0; }
 };
@@ -169,6 +170,7 @@ struct RowPlan {
   Split sp;
   int64_t row_step = 0;  // split-plane elements between consecutive output rows
   std::vector<RowRun<T>> runs;
+  std::vector<int64_t> col_phase, col_shift;  // of each kernel column
 };
 
 template <class T>
@@ -178,6 +180,11 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
   plan.sp = split_of(prob);
   const Split& sp = plan.sp;
   plan.row_step = p.stride[0] * sp.row_stride;
+  for (int64_t j = 0; j < p.kernel[1]; ++j) {
+    const int64_t c = j * p.dilation[1];
+    plan.col_phase.push_back((c % sp.stride) * sp.phase_stride);
+    plan.col_shift.push_back(c / sp.stride);
+  }
   TapRange last{-1, -1};
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
     const Window win = window_of(prob, oh, 0);
@@ -188,13 +195,13 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
     last = win.rows;
     RowRun<T> run;
     run.oh0 = oh, run.oh1 = oh + 1;
-    for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
+    for (int64_t i = win.rows.begin; i < win.rows.end; ++i) {
+      run.row_off.push_back((win.h0 + i * p.dilation[0]) * sp.row_stride);
       for (int64_t j = 0; j < p.kernel[1]; ++j) {
-        const int64_t c = j * p.dilation[1];
-        run.off.push_back((win.h0 + i * p.dilation[0]) * sp.row_stride +
-                          (c % sp.stride) * sp.phase_stride + c / sp.stride);
-        run.rel.push_back(static_cast<T>(i * p.dilation[0] * prob.w + c));
+        run.off.push_back(run.row_off.back() + plan.col_phase[j] + plan.col_shift[j]);
+        run.rel.push_back(static_cast<T>(i * p.dilation[0] * prob.w + j * p.dilation[1]));
       }
+    }
     plan.runs.push_back(std::move(run));
   }
   return plan;
@@ -204,13 +211,17 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
 template <class T>
 struct PlaneScratch {
   std::vector<T> values, sums;  // output planes: a recomputed max / lp's sums
+  std::vector<T> work;          // scatter_rows' row buffers
   std::vector<int64_t> argmax;  // a recomputed max's indices
   T* plane = nullptr;           // a split plane (input, or input ** p)
   T* grad = nullptr;            // a split plane of gradients
   PlaneScratch(const PoolProblem& prob, const Split& sp, bool need_grad, bool need_outputs)
       : values(need_outputs ? static_cast<size_t>(prob.oh * prob.ow) : 0),
         sums(values.size()),
-        argmax(values.size()) {
+        argmax(values.size()),
+        work(need_grad ? static_cast<size_t>(2 * (prob.ow + 2 * (prob.p.kernel[1] - 1) *
+                                                                  prob.p.dilation[1] + 64))
+                       : 0) {
     plane = scratch_as<T>(Scratch::plane, sp.plane_size(prob.h));
     if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, sp.plane_size(prob.h));
   }
@@ -324,19 +335,55 @@ void sum_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T
   }
   std::fill(s.grad, s.grad + sp.plane_size(prob.h), T(0));
   for (const RowRun<T>& run : plan.runs)
-    k.scatter_rows(s.grad, run.off.data(), run.ntaps(), run.rows(), plan.row_step, prob.ow,
-                   coef + run.oh0 * prob.ow);
+    k.scatter_rows(s.grad, run.row_off.data(), static_cast<int>(run.row_off.size()),
+                   plan.col_phase.data(), plan.col_shift.data(),
+                   static_cast<int>(plan.col_phase.size()), run.rows(), plan.row_step, prob.ow,
+                   coef + run.oh0 * prob.ow, s.work.data());
   k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, sp.row_stride,
                sp.phase_stride, gx);
   if (prob.p.kind == PoolKind::lp) scale_by_power(gx, x, prob.h, prob.w, prob.w, p);
 }
 
+// Note [stride-1 adjoint]: with unit strides the adjoint of a box sum is
+// the box sum of the zero-padded gradient, gx[ih] = sum of coef[oh] over
+// ih + pad - k < oh <= ih + pad: a forward sum pool of the coefficient plane
+// with padding k - 1 - pad, which runs on the fast forward path.
+PoolProblem stride1_adjoint(const PoolProblem& prob) {
+  PoolProblem adj = prob;
+  adj.h = prob.oh, adj.w = prob.ow, adj.oh = prob.h, adj.ow = prob.w;
+  adj.p.kind = PoolKind::avg;
+  adj.p.ceil_mode = false;
+  adj.p.padding = {prob.p.kernel[0] - 1 - prob.p.padding[0],
+                   prob.p.kernel[1] - 1 - prob.p.padding[1]};
+  return adj;
+}
+
+template <class T>
+void avg_backward_stride1(const PoolProblem& prob, const T* gy, T* gx, int threads) {
+  const PoolProblem adj = stride1_adjoint(prob);
+  const RowPlan<T> plan = row_plan<T>(adj);
+  const std::vector<T> scales = output_scales<T>(prob);
+  const std::vector<T> ones(static_cast<size_t>(prob.h * prob.w), T(1));
+  const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
+  parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {
+    std::vector<T> coef(static_cast<size_t>(out_plane));
+    PlaneScratch<T> s(adj, plan.sp, false, false);
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const T* g = gy + pl * out_plane;
+      for (int64_t o = 0; o < out_plane; ++o) coef[o] = g[o] * scales[o];
+      sum_plane(adj, plan, coef.data(), ones.data(), gx + pl * in_plane, s);
+    }
+  });
+}
+
 template <class T>
 void backward_nchw(const PoolProblem& prob, const T* gy, const T* x, const int64_t* indices,
                    T* gx, int threads) {
+  const bool is_max = prob.p.kind == PoolKind::max;
+  if (prob.p.kind == PoolKind::avg && prob.p.stride[0] == 1 && prob.p.stride[1] == 1)
+    return avg_backward_stride1(prob, gy, gx, threads);
   const RowPlan<T> plan = row_plan<T>(prob);
   const bool vector_ok = offsets_exact_in<T>(prob) && !has_empty_window(prob);
-  const bool is_max = prob.p.kind == PoolKind::max;
   const std::vector<T> scales = is_max ? std::vector<T>() : output_scales<T>(prob);
   const int64_t in_plane = prob.h * prob.w, out_plane = prob.oh * prob.ow;
   parallel_for(prob.n * prob.c, threads, [&](int64_t begin, int64_t end, int) {

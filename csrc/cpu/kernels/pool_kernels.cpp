@@ -255,25 +255,60 @@ void sum_rows(const T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64
   }
 }
 
-// Tap by tap over a whole row: the taps of one row overlap shifted by a
-// column, and a load right after an overlapping store would stall on
-// store-to-load forwarding.
+// dst[k] += h[k], k < n
 template <class T>
-void scatter_rows(T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
-                  int64_t width, const T* g) {
+void add_row(T* dst, const T* h, int64_t n) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
+  int64_t k = 0;
+  for (; k + L <= n; k += L) V::store(dst + k, V::add(V::load(dst + k), V::load(h + k)));
+  if (k < n) V::store_n(dst + k, V::add(V::load_n(dst + k, n - k), V::load_n(h + k, n - k)), n - k);
+}
+
+// As a gather: the columns j of one phase add the gradient row shifted by
+// col_shift[j], so per output row and phase h[k] = sum_j g[k - col_shift[j]]
+// is built once and added to each tap row. Adding g tap by tap instead would
+// load right after overlapping stores (taps one column apart), which stalls
+// store-to-load forwarding.
+template <class T>
+void scatter_rows(T* x, const int64_t* row_off, int tap_rows, const int64_t* col_phase,
+                  const int64_t* col_shift, int kw, int64_t rows, int64_t row_step,
+                  int64_t width, const T* g, T* work) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  bool one_column_per_phase = true;
+  for (int j = 1; j < kw; ++j)
+    for (int i = 0; i < j; ++i) one_column_per_phase &= col_phase[i] != col_phase[j];
+  if (one_column_per_phase) {  // no two taps of a tap row overlap: add g directly
+    for (int64_t r = 0; r < rows; ++r)
+      for (int i = 0; i < tap_rows; ++i)
+        for (int j = 0; j < kw; ++j)
+          add_row(x + r * row_step + row_off[i] + col_phase[j] + col_shift[j], g + r * width,
+                  width);
+    return;
+  }
+  const int64_t pad = col_shift[kw - 1];
+  T* gp = work;  // [pad zeros][g row][pad + L zeros]: g[m] at gp[pad + m]
+  T* h = work + width + 2 * pad + L;
+  std::fill(gp, gp + pad, T(0));
+  std::fill(gp + pad + width, gp + width + 2 * pad + L, T(0));
   for (int64_t r = 0; r < rows; ++r) {
-    const T* gr = g + r * width;
-    for (int t = 0; t < ntaps; ++t) {
-      T* dst = x + r * row_step + tap_off[t];
-      int64_t o = 0;
-      for (; o + L <= width; o += L)
-        V::store(dst + o, V::add(V::load(dst + o), V::load(gr + o)));
-      if (o < width) {
-        const int64_t n = width - o;
-        V::store_n(dst + o, V::add(V::load_n(dst + o, n), V::load_n(gr + o, n)), n);
+    std::copy(g + r * width, g + (r + 1) * width, gp + pad);
+    for (int j0 = 0; j0 < kw; ++j0) {
+      bool seen = false;  // j0's phase was handled with an earlier column
+      for (int j = 0; j < j0 && !seen; ++j) seen = col_phase[j] == col_phase[j0];
+      if (seen) continue;
+      int64_t span = 0;
+      for (int j = j0; j < kw; ++j)
+        if (col_phase[j] == col_phase[j0]) span = width + col_shift[j];
+      for (int64_t k = 0; k < span; k += L) {
+        typename V::reg acc = V::zero();
+        for (int j = j0; j < kw; ++j)
+          if (col_phase[j] == col_phase[j0]) acc = V::add(acc, V::load(gp + pad - col_shift[j] + k));
+        V::store(h + k, acc);
       }
+      for (int i = 0; i < tap_rows; ++i)
+        add_row(x + r * row_step + row_off[i] + col_phase[j0], h, span);
     }
   }
 }

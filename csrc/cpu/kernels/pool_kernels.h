@@ -44,9 +44,14 @@ struct PoolKernels {
   // Scaled sum: y[r * width + o] = scale[r * width + o] * sum_t tap(t, r, o)
   void (*sum_rows)(const T* x, const int64_t* tap_off, int ntaps, int64_t rows,
                    int64_t row_step, int64_t width, const T* scale, T* y) = nullptr;
-  // The adjoint of an unscaled sum: tap(t, r, o) += g[r * width + o], row by row.
-  void (*scatter_rows)(T* x, const int64_t* tap_off, int ntaps, int64_t rows, int64_t row_step,
-                       int64_t width, const T* g) = nullptr;
+  // The adjoint of an unscaled sum, g[r * width + o] added to every tap of
+  // output (r, o), with the taps factored as tap rows x kernel columns: tap
+  // (i, j) of row r, column o is x[r * row_step + row_off[i] + col_phase[j] +
+  // col_shift[j] + o] (col_phase: the phase's offset, col_shift grows with
+  // j). work: 2 * (width + 2 * col_shift[kw - 1] + 64) elements.
+  void (*scatter_rows)(T* x, const int64_t* row_off, int tap_rows, const int64_t* col_phase,
+                       const int64_t* col_shift, int kw, int64_t rows, int64_t row_step,
+                       int64_t width, const T* g, T* work) = nullptr;
 
   // NHWC, `pixels` output pixels along a row sharing one tap set, over
   // `channels` contiguous channels: tap t of pixel q reads
