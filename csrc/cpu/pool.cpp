@@ -107,31 +107,6 @@ std::vector<T> output_scales(const PoolProblem& prob) {
   return s;
 }
 
-template <class T>
-T lp_root(T a, T p) {
-  return p == T(2) ? std::sqrt(a) : p == T(1) ? a : std::pow(a, T(1) / p);
-}
-
-// d lp / d x = grad * out / sum(x ** p) * x ** (p - 1), and 0 where the sum is 0;
-// a = sum * scale (scale = kh * kw / divisor) is what sum_* computed.
-template <class T>
-T lp_coefficient(T grad, T a, T scale, T p) {
-  return a != T(0) ? grad * lp_root(a, p) * scale / a : T(0);
-}
-
-template <class T>
-void scale_by_power(T* gx, const T* x, int64_t n, int64_t stride, int64_t count, T p) {
-  // gx[i * stride + c] *= x[...] ** (p - 1) for c < count
-  for (int64_t i = 0; i < n; ++i) {
-    T* g = gx + i * stride;
-    const T* v = x + i * stride;
-    if (p == T(2))
-      for (int64_t c = 0; c < count; ++c) g[c] *= v[c];
-    else if (p != T(1))
-      for (int64_t c = 0; c < count; ++c) g[c] *= std::pow(v[c], p - T(1));
-  }
-}
-
 // ---- NCHW ----------------------------------------------------------------
 
 // The layout of a phase-split plane (Note [phase-split rows], pool_kernels.h).
@@ -288,8 +263,7 @@ void forward_nchw(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
         continue;
       }
       sum_plane(prob, plan, x + pl * in_plane, scales.data(), yp, s);
-      if (prob.p.kind == PoolKind::lp)
-        for (int64_t o = 0; o < out_plane; ++o) yp[o] = lp_root(yp[o], p);
+      if (prob.p.kind == PoolKind::lp) kernels().pool<T>().lp_root(yp, out_plane, p);
     }
   });
 }
@@ -328,8 +302,7 @@ void sum_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T
   T* coef = s.values.data();
   if (prob.p.kind == PoolKind::lp) {
     sum_plane(prob, plan, x, scales, s.sums.data(), s);
-    for (int64_t o = 0; o < out_plane; ++o)
-      coef[o] = lp_coefficient(g[o], s.sums[o], scales[o], p);
+    k.lp_coefficients(g, s.sums.data(), scales, out_plane, p, coef);
   } else {
     for (int64_t o = 0; o < out_plane; ++o) coef[o] = g[o] * scales[o];
   }
@@ -341,7 +314,7 @@ void sum_backward_plane(const PoolProblem& prob, const RowPlan<T>& plan, const T
                    coef + run.oh0 * prob.ow, s.work.data());
   k.merge_rows(s.grad, prob.h, prob.w, sp.stride, sp.pad_left, sp.phase_len, sp.row_stride,
                sp.phase_stride, gx);
-  if (prob.p.kind == PoolKind::lp) scale_by_power(gx, x, prob.h, prob.w, prob.w, p);
+  if (prob.p.kind == PoolKind::lp) k.mul_power(gx, x, prob.h * prob.w, p);
 }
 
 // Note [stride-1 adjoint]: with unit strides the adjoint of a box sum is
@@ -421,12 +394,13 @@ int pixel_taps(const PoolProblem& prob, const Window& win, int64_t* off, T* rel)
 template <class T>
 struct PixelScratch {
   std::vector<int64_t> off;
-  std::vector<T> rel, a, b;
-  PixelScratch(const PoolProblem& prob)
+  std::vector<T> rel, a, b, scale;
+  explicit PixelScratch(const PoolProblem& prob)
       : off(static_cast<size_t>(prob.p.kernel[0] * prob.p.kernel[1])),
         rel(off.size()),
         a(static_cast<size_t>(prob.c)),
-        b(static_cast<size_t>(prob.c)) {}
+        b(static_cast<size_t>(prob.c)),
+        scale(static_cast<size_t>(prob.c)) {}
 };
 
 // Max over channels [c0, c0 + cn) of pixel (oh, ow) of image xi: values to y,
@@ -488,8 +462,7 @@ void forward_nhwc(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
         }
         k.sum_pixels(xi, s.off.data(), n, pixels, sw * C, C, lp ? p : T(1),
                      scales.data() + oh * prob.ow + ow, y + at, C);
-        if (lp)
-          for (int64_t i = 0; i < pixels * C; ++i) y[at + i] = lp_root(y[at + i], p);
+        if (lp) k.lp_root(y + at, pixels * C, p);
       }
     }
   });
@@ -539,13 +512,15 @@ void backward_nhwc(const PoolProblem& prob, const T* gy, const T* x, const int64
           T* coef = s.b.data();
           if (lp) {
             k.sum_pixels(xi + c0, s.off.data(), n, 1, 0, cn, p, &sc, s.a.data(), 0);
-            for (int64_t c = 0; c < cn; ++c) coef[c] = lp_coefficient(g[c], s.a[c], sc, p);
+            std::fill(s.scale.begin(), s.scale.begin() + cn, sc);
+            k.lp_coefficients(g, s.a.data(), s.scale.data(), cn, p, coef);
           } else {
             for (int64_t c = 0; c < cn; ++c) coef[c] = g[c] * sc;
           }
           k.scatter_pixel(gi + c0, s.off.data(), n, cn, coef);
         }
-      if (lp) scale_by_power(gi + c0, xi + c0, in_plane, C, cn, p);
+      if (lp)
+        for (int64_t px = 0; px < in_plane; ++px) k.mul_power(gi + px * C + c0, xi + px * C + c0, cn, p);
     }
   });
 }

@@ -430,6 +430,63 @@ void scatter_pixel(T* gx, const int64_t* off, int ntaps, int64_t channels, const
   }
 }
 
+// The scalar forms (any p) of the power-average epilogues; p = 2, the common
+// case, runs on vectors below.
+template <class T>
+T root_of(T a, T p) {
+  return p == T(1) ? a : std::pow(a, T(1) / p);
+}
+
+template <class T>
+void lp_root(T* y, int64_t n, T p) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  if (p != T(2)) {
+    for (int64_t i = 0; i < n; ++i) y[i] = root_of(y[i], p);
+    return;
+  }
+  int64_t i = 0;
+  for (; i + L <= n; i += L) V::store(y + i, V::sqrt(V::load(y + i)));
+  if (i < n) V::store_n(y + i, V::sqrt(V::load_n(y + i, n - i)), n - i);
+}
+
+template <class T>
+void lp_coefficients(const T* g, const T* a, const T* scale, int64_t n, T p, T* coef) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  if (p != T(2)) {
+    for (int64_t i = 0; i < n; ++i)
+      coef[i] = a[i] != T(0) ? g[i] * root_of(a[i], p) * scale[i] / a[i] : T(0);
+    return;
+  }
+  // a = sum x^2 * scale >= 0: where it is not > 0 (0, or NaN) give g * 0 * a (0, or NaN).
+  auto one = [&](int64_t i, int64_t m) {
+    auto load = [&](const T* q) { return m == L ? V::load(q + i) : V::load_n(q + i, m); };
+    const typename V::reg av = load(a), gv = load(g), zero = V::zero();
+    const typename V::reg c = V::div(V::mul(V::mul(gv, V::sqrt(av)), load(scale)), av);
+    const typename V::reg r = V::blend_gt(av, zero, c, V::mul(V::mul(gv, zero), av));
+    if (m == L) V::store(coef + i, r);
+    else V::store_n(coef + i, r, m);
+  };
+  int64_t i = 0;
+  for (; i + L <= n; i += L) one(i, L);
+  if (i < n) one(i, n - i);
+}
+
+template <class T>
+void mul_power(T* g, const T* x, int64_t n, T p) {
+  using V = Vec<T>;
+  constexpr int L = V::lanes;
+  if (p == T(1)) return;
+  if (p != T(2)) {
+    for (int64_t i = 0; i < n; ++i) g[i] *= std::pow(x[i], p - T(1));
+    return;
+  }
+  int64_t i = 0;
+  for (; i + L <= n; i += L) V::store(g + i, V::mul(V::load(g + i), V::load(x + i)));
+  if (i < n) V::store_n(g + i, V::mul(V::load_n(g + i, n - i), V::load_n(x + i, n - i)), n - i);
+}
+
 template <class T>
 PoolKernels<T> make_pool_kernels() {
   PoolKernels<T> k;
@@ -441,6 +498,9 @@ PoolKernels<T> make_pool_kernels() {
   k.max_pixels = max_pixels<T>;
   k.sum_pixels = sum_pixels<T>;
   k.scatter_pixel = scatter_pixel<T>;
+  k.lp_root = lp_root<T>;
+  k.lp_coefficients = lp_coefficients<T>;
+  k.mul_power = mul_power<T>;
   return k;
 }
 

@@ -69,6 +69,14 @@ struct PoolKernels {
   void (*sum_pixels)(const T* x, const int64_t* off, int ntaps, int64_t pixels,
                      int64_t pixel_step, int64_t channels, T power, const T* scale, T* y,
                      int64_t y_step) = nullptr;
+  // Power-average epilogues, p = norm_type (PyTorch's lp: a = avg(x ** p) * kh * kw):
+  // y[i] = y[i] ** (1 / p)
+  void (*lp_root)(T* y, int64_t n, T p) = nullptr;
+  // coef[i] = g[i] * a[i] ** (1 / p) * scale[i] / a[i], and 0 where a[i] is 0
+  void (*lp_coefficients)(const T* g, const T* a, const T* scale, int64_t n, T p,
+                          T* coef) = nullptr;
+  // g[i] *= x[i] ** (p - 1)
+  void (*mul_power)(T* g, const T* x, int64_t n, T p) = nullptr;
   // gx[off[t] + c] += g[c] for every t
   void (*scatter_pixel)(T* gx, const int64_t* off, int ntaps, int64_t channels,
                         const T* g) = nullptr;
