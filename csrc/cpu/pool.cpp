@@ -19,43 +19,16 @@
 namespace convcore::cpu {
 namespace {
 
-// [begin, end) of the taps k < kernel whose position start + k * dilation
-// lies in [0, n).
-struct TapRange {
-  int64_t begin, end;
-};
-
-TapRange valid_taps(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
-  const int64_t b = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  const int64_t e = n - start <= 0 ? 0 : std::min(kernel, (n - start + dilation - 1) / dilation);
-  return {std::min(b, kernel), std::max(std::min(b, kernel), e)};
-}
-
-struct Window {
-  int64_t h0, w0;  // top-left tap, in input coordinates (may be negative)
-  TapRange rows, cols;
-};
-
-Window window_of(const PoolProblem& prob, int64_t oh, int64_t ow) {
-  const PoolParams& p = prob.p;
-  Window win;
-  win.h0 = oh * p.stride[0] - p.padding[0];
-  win.w0 = ow * p.stride[1] - p.padding[1];
-  win.rows = valid_taps(win.h0, prob.h, p.kernel[0], p.dilation[0]);
-  win.cols = valid_taps(win.w0, prob.w, p.kernel[1], p.dilation[1]);
-  return win;
-}
-
 // Some max window has no tap inside the input (possible only with dilation):
 // PyTorch gives -inf there, which the vector paths (padded with the lowest
 // finite value) do not.
 bool has_empty_window(const PoolProblem& prob) {
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const Window w = window_of(prob, oh, 0);
+    const PoolWindow w = pool_window(prob, oh, 0);
     if (w.rows.begin == w.rows.end) return true;
   }
   for (int64_t ow = 0; ow < prob.ow; ++ow) {
-    const Window w = window_of(prob, 0, ow);
+    const PoolWindow w = pool_window(prob, 0, ow);
     if (w.cols.begin == w.cols.end) return true;
   }
   return false;
@@ -76,7 +49,7 @@ bool offsets_exact_in(const PoolProblem& prob) {
 template <class T>
 void exact_max(const PoolProblem& prob, const T* x, int64_t cs, int64_t oh, int64_t ow, T* y,
                int64_t* index) {
-  const Window win = window_of(prob, oh, ow);
+  const PoolWindow win = pool_window(prob, oh, ow);
   const int64_t dh = prob.p.dilation[0], dw = prob.p.dilation[1];
   T best = -std::numeric_limits<T>::infinity();
   int64_t at = (win.h0 + win.rows.begin * dh) * prob.w + win.w0 + win.cols.begin * dw;
@@ -99,7 +72,7 @@ std::vector<T> output_scales(const PoolProblem& prob) {
                          ? static_cast<double>(prob.p.kernel[0] * prob.p.kernel[1]) : 1.0;
   for (int64_t oh = 0; oh < prob.oh; ++oh)
     for (int64_t ow = 0; ow < prob.ow; ++ow) {
-      const Window w = window_of(prob, oh, ow);
+      const PoolWindow w = pool_window(prob, oh, ow);
       const bool empty = w.rows.begin == w.rows.end || w.cols.begin == w.cols.end;
       const int64_t d = avg_pool_divisor(prob, oh, ow);
       s[oh * prob.ow + ow] = empty ? T(0) : static_cast<T>(num / static_cast<double>(d));
@@ -162,7 +135,7 @@ RowPlan<T> row_plan(const PoolProblem& prob) {
   }
   TapRange last{-1, -1};
   for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const Window win = window_of(prob, oh, 0);
+    const PoolWindow win = pool_window(prob, oh, 0);
     if (!plan.runs.empty() && win.rows.begin == last.begin && win.rows.end == last.end) {
       plan.runs.back().oh1 = oh + 1;
       continue;
@@ -378,7 +351,7 @@ void backward_nchw(const PoolProblem& prob, const T* gy, const T* x, const int64
 // The taps of pixel (oh, ow) inside the input: element offsets (pixel * C)
 // from the image and offsets from the window's top-left in the plane.
 template <class T>
-int pixel_taps(const PoolProblem& prob, const Window& win, int64_t* off, T* rel) {
+int pixel_taps(const PoolProblem& prob, const PoolWindow& win, int64_t* off, T* rel) {
   const PoolParams& p = prob.p;
   int n = 0;
   for (int64_t i = win.rows.begin; i < win.rows.end; ++i)
@@ -408,7 +381,7 @@ struct PixelScratch {
 template <class T>
 void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh, int64_t ow,
                int64_t c0, int64_t cn, T* y, int64_t* index, PixelScratch<T>& s) {
-  const Window win = window_of(prob, oh, ow);
+  const PoolWindow win = pool_window(prob, oh, ow);
   const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
   const bool ok = vector_ok && n > 0 &&
                   kernels().pool<T>().max_pixels(xi + c0, s.off.data(), s.rel.data(), n, 1, 0,
@@ -420,10 +393,10 @@ void max_pixel(const PoolProblem& prob, bool vector_ok, const T* xi, int64_t oh,
 
 // The output pixels [ow, end) of row oh whose windows hold the same taps as ow's.
 int64_t pixel_run_end(const PoolProblem& prob, int64_t oh, int64_t ow) {
-  const Window first = window_of(prob, oh, ow);
+  const PoolWindow first = pool_window(prob, oh, ow);
   int64_t end = ow + 1;
   for (; end < prob.ow; ++end) {
-    const Window w = window_of(prob, oh, end);
+    const PoolWindow w = pool_window(prob, oh, end);
     if (w.cols.begin != first.cols.begin || w.cols.end != first.cols.end) break;
   }
   return end;
@@ -446,7 +419,7 @@ void forward_nhwc(const PoolProblem& prob, const T* x, T* y, int64_t* index, int
       for (int64_t ow = 0, run_end; ow < prob.ow; ow = run_end) {
         run_end = pixel_run_end(prob, oh, ow);
         const int64_t at = (r * prob.ow + ow) * C, pixels = run_end - ow;
-        const Window win = window_of(prob, oh, ow);
+        const PoolWindow win = pool_window(prob, oh, ow);
         const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
         if (prob.p.kind == PoolKind::max) {
           const bool ok = vector_ok && n > 0 &&
@@ -506,7 +479,7 @@ void backward_nhwc(const PoolProblem& prob, const T* gy, const T* x, const int64
             }
             continue;
           }
-          const Window win = window_of(prob, oh, ow);
+          const PoolWindow win = pool_window(prob, oh, ow);
           const int n = pixel_taps(prob, win, s.off.data(), s.rel.data());
           const T sc = scales[oh * prob.ow + ow];
           T* coef = s.b.data();

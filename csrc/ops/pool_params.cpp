@@ -59,6 +59,16 @@ void check_params(const PoolParams& p) {
 
 }  // namespace
 
+PoolWindow pool_window(const PoolProblem& prob, int64_t oh, int64_t ow) {
+  const PoolParams& p = prob.p;
+  PoolWindow win;
+  win.h0 = oh * p.stride[0] - p.padding[0];
+  win.w0 = ow * p.stride[1] - p.padding[1];
+  win.rows = valid_taps(win.h0, prob.h, p.kernel[0], p.dilation[0]);
+  win.cols = valid_taps(win.w0, prob.w, p.kernel[1], p.dilation[1]);
+  return win;
+}
+
 int64_t avg_pool_divisor(const PoolProblem& prob, int64_t oh, int64_t ow) {
   const PoolParams& p = prob.p;
   if (p.divisor_override != 0) return p.divisor_override;

@@ -52,6 +52,28 @@ constexpr int64_t pool_output_size(int64_t n, int64_t k, int64_t stride, int64_t
   return out;
 }
 
+// The taps k < kernel whose position start + k * dilation lies in [0, n).
+struct TapRange {
+  int64_t begin, end;
+};
+
+constexpr TapRange valid_taps(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
+  const int64_t b = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+  const int64_t e = n - start <= 0 ? 0 : (n - start + dilation - 1) / dilation;
+  const int64_t lo = b < kernel ? b : kernel;
+  const int64_t hi = e < kernel ? e : kernel;
+  return {lo, hi > lo ? hi : lo};
+}
+
+// The window of output (oh, ow): its top-left tap in input coordinates (may
+// be negative, in the padding) and the tap rows / columns inside the input.
+struct PoolWindow {
+  int64_t h0, w0;
+  TapRange rows, cols;
+};
+
+PoolWindow pool_window(const PoolProblem& prob, int64_t oh, int64_t ow);
+
 // The average pool's divisor of output (oh, ow): divisor_override, else the
 // window's size clipped to the padded input (count_include_pad; ceil_mode
 // overhang past the padding never counts) or to the input.
