@@ -33,7 +33,7 @@ def _max_cases(layer: str, shape, k, s, p, dtype, torch, nhwc: bool = False) -> 
     xc = _nhwc(x) if nhwc else x
     tx = torch.from_numpy(xc).permute(0, 3, 1, 2) if nhwc else torch.from_numpy(x)
     y, idx = F.max_pool2d(xc, k, s, p, return_indices=True, data_format=fmt)
-    ty, ti = tf.max_pool2d(tx, k, s, p, return_indices=True)
+    _, ti = tf.max_pool2d(tx, k, s, p, return_indices=True)
     gy = rng.standard_normal(y.shape).astype(dtype)
     tgy = torch.from_numpy(gy).permute(0, 3, 1, 2) if nhwc else torch.from_numpy(gy)
     gx = np.empty_like(xc)
@@ -107,7 +107,7 @@ def _lp_cases(layer: str, shape, norm: float, k, s, dtype, torch) -> list[OpCase
 
 def cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
     dt = np.dtype(dtype).type
-    n1 = BATCH_CAP["vgg16_pool1"] if batch > BATCH_CAP["vgg16_pool1"] else batch
+    n1 = min(batch, BATCH_CAP["vgg16_pool1"])
     out: list[OpCase] = []
     out += _max_cases("resnet50_pool1", (batch, 64, 112, 112), 3, 2, 1, dt, torch)
     out += _max_cases(f"vgg16_pool1 N{n1}", (n1, 64, 224, 224), 2, 2, 0, dt, torch)
