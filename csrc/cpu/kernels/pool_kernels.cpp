@@ -42,36 +42,43 @@ typename Vec<T>::reg raise_vec(typename Vec<T>::reg v, T p) {
   }
 }
 
-// Whether every x[c], c < w, is finite and above the lowest finite value.
+// Whether every value added is finite and above the lowest finite value.
 // v * 0 is NaN exactly when v is not finite; four independent chains keep
-// the loop at load speed.
+// the loop at load speed, and the lanes are reduced once at the end.
 template <class T>
-bool row_is_plain(const T* x, int64_t w) {
+class PlainCheck {
   using V = Vec<T>;
-  constexpr int L = V::lanes;
-  const typename V::reg zero = V::zero();
-  typename V::reg check[4] = {zero, zero, zero, zero};
-  typename V::reg low[4];
-  for (auto& l : low) l = V::set1(std::numeric_limits<T>::max());
-  int64_t c = 0;
-  for (; c + 4 * L <= w; c += 4 * L)
-    for (int u = 0; u < 4; ++u) {
-      const typename V::reg v = V::load(x + c + u * L);
-      check[u] = V::fmadd(v, zero, check[u]);
-      low[u] = V::min(v, low[u]);
-    }
-  for (; c < w; c += L) {
-    const typename V::reg v = c + L <= w ? V::load(x + c) : V::load_n(x + c, w - c);  // zero-filled lanes are plain
-    check[0] = V::fmadd(v, zero, check[0]);
-    low[0] = V::min(v, low[0]);
+  static constexpr int L = V::lanes;
+  typename V::reg check_[4], low_[4];
+
+ public:
+  PlainCheck() {
+    for (int u = 0; u < 4; ++u) check_[u] = V::zero(), low_[u] = V::set1(std::numeric_limits<T>::max());
   }
-  T lanes[L];
-  V::store(lanes, V::min(V::min(low[0], low[1]), V::min(low[2], low[3])));
-  T lowest = lanes[0];
-  for (T l : lanes) lowest = l < lowest ? l : lowest;
-  const T s = V::sum(V::add(V::add(check[0], check[1]), V::add(check[2], check[3])));
-  return s == s && lowest > std::numeric_limits<T>::lowest();
-}
+  void add(const T* x, int64_t w) {
+    const typename V::reg zero = V::zero();
+    int64_t c = 0;
+    for (; c + 4 * L <= w; c += 4 * L)
+      for (int u = 0; u < 4; ++u) {
+        const typename V::reg v = V::load(x + c + u * L);
+        check_[u] = V::fmadd(v, zero, check_[u]);
+        low_[u] = V::min(v, low_[u]);
+      }
+    for (; c < w; c += L) {  // load_n's zero-filled lanes are plain
+      const typename V::reg v = c + L <= w ? V::load(x + c) : V::load_n(x + c, w - c);
+      check_[0] = V::fmadd(v, zero, check_[0]);
+      low_[0] = V::min(v, low_[0]);
+    }
+  }
+  bool ok() const {
+    T lanes[L];
+    V::store(lanes, V::min(V::min(low_[0], low_[1]), V::min(low_[2], low_[3])));
+    T lowest = lanes[0];
+    for (T l : lanes) lowest = l < lowest ? l : lowest;
+    const T s = V::sum(V::add(V::add(check_[0], check_[1]), V::add(check_[2], check_[3])));
+    return s == s && lowest > std::numeric_limits<T>::lowest();
+  }
+};
 
 // Phase q of one padded row: dst[k] = x[k * S + q - pad] ** p inside the row,
 // `fill` outside. S = 0 means the runtime stride s; 1 and 2 are compiled in
@@ -100,19 +107,20 @@ inline bool is_long_row(int64_t w, int64_t s, int64_t pad, int64_t len, int64_t 
 template <int S, Power P, class T>
 bool split_rows_as(const T* x, int64_t rows, int64_t w, int64_t s, int64_t pad, int64_t len,
                    int64_t row_stride, int64_t phase_stride, T fill, T p, bool check, T* dst) {
+  PlainCheck<T> plain;
   if (is_long_row(w, s, pad, len, row_stride)) {
+    if (check) plain.add(x, rows * w);
     for (int64_t q = 0; q < s; ++q)
       split_phase<S, P>(x, rows * w, s, q, 0, rows * len, fill, p, dst + q * phase_stride);
-    return !check || row_is_plain(x, rows * w);
+    return !check || plain.ok();
   }
-  bool ok = true;
   for (int64_t r = 0; r < rows; ++r) {
-    ok = ok && (!check || row_is_plain(x + r * w, w));
+    if (check) plain.add(x + r * w, w);
     for (int64_t q = 0; q < s; ++q)
       split_phase<S, P>(x + r * w, w, s, q, pad, len, fill, p,
                         dst + r * row_stride + q * phase_stride);
   }
-  return ok;
+  return !check || plain.ok();
 }
 
 template <Power P, class T>
