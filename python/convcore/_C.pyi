@@ -93,3 +93,34 @@ def gemm(
     alpha: float = 1.0,
     beta: float = 0.0,
 ) -> None: ...
+
+# --- pool ---
+class PoolParams:
+    kind: str  # 'max' | 'avg' | 'lp'
+    kernel: tuple[int, int]
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    ceil_mode: bool
+    count_include_pad: bool
+    divisor_override: int  # 0: none
+    norm_type: float
+    nhwc: bool
+    spatial_dims: int
+    op: str
+    def __init__(self) -> None: ...
+
+def pool2d(
+    input: np.ndarray,
+    params: PoolParams,
+    return_indices: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> tuple[np.ndarray, Optional[np.ndarray]]: ...
+def pool2d_backward(
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    indices: Optional[np.ndarray],
+    params: PoolParams,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def pool2d_output_shape(input: np.ndarray, params: PoolParams) -> list[int]: ...
