@@ -1,9 +1,351 @@
 // SPDX-License-Identifier: MIT
+// Batch-norm and LRN inner loops for the ISA this file is compiled for.
+#include <algorithm>
+#include <cmath>
+
 #include "cpu/kernels/kernels.h"
 #include "cpu/simd/vec.h"
 
 namespace convcore::cpu::CC_ISA {
+namespace {
 
-void register_norm_kernels(KernelTable& table) { (void)table; }
+// Values a vector lane sums in T before its partial sum moves to float64:
+// few enough that float32 lane sums of shifted data stay accurate.
+constexpr int64_t kLaneRun = 32;
+
+template <class T>
+typename Vec<T>::reg load_upto(const T* p, int64_t n) {
+  return n >= Vec<T>::lanes ? Vec<T>::load(p) : Vec<T>::load_n(p, n);
+}
+
+template <class T>
+void store_upto(T* p, typename Vec<T>::reg v, int64_t n) {
+  if (n >= Vec<T>::lanes) Vec<T>::store(p, v);
+  else Vec<T>::store_n(p, v, n);
+}
+
+// ---------------------------------------------------------------- batch norm
+
+template <class T>
+void plane_shifted_sums(const T* x, int64_t n, T shift, double* sums) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes, block = 2 * L * kLaneRun;
+  const auto k = V::set1(shift);
+  int64_t i = 0;
+  while (i + 2 * L <= n) {
+    const int64_t e = std::min(n, i + block);
+    auto s0 = V::zero(), s1 = V::zero(), q0 = V::zero(), q1 = V::zero();
+    for (; i + 2 * L <= e; i += 2 * L) {
+      const auto d0 = V::sub(V::load(x + i), k), d1 = V::sub(V::load(x + i + L), k);
+      s0 = V::add(s0, d0);
+      s1 = V::add(s1, d1);
+      q0 = V::fmadd(d0, d0, q0);
+      q1 = V::fmadd(d1, d1, q1);
+    }
+    sums[0] += V::sum(V::add(s0, s1));
+    sums[1] += V::sum(V::add(q0, q1));
+  }
+  for (; i < n; ++i) {  // masked lanes would read 0 - shift: finish in scalars
+    const double d = static_cast<double>(x[i] - shift);
+    sums[0] += d;
+    sums[1] += d * d;
+  }
+}
+
+template <class T>
+void plane_grad_sums(const T* dy, const T* x, int64_t n, T mean, double* sums) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes, block = 2 * L * kLaneRun;
+  const auto m = V::set1(mean);
+  for (int64_t i = 0; i < n;) {
+    const int64_t e = std::min(n, i + block);
+    auto s0 = V::zero(), s1 = V::zero(), p0 = V::zero(), p1 = V::zero();
+    for (; i + 2 * L <= e; i += 2 * L) {
+      const auto g0 = V::load(dy + i), g1 = V::load(dy + i + L);
+      s0 = V::add(s0, g0);
+      s1 = V::add(s1, g1);
+      p0 = V::fmadd(g0, V::sub(V::load(x + i), m), p0);
+      p1 = V::fmadd(g1, V::sub(V::load(x + i + L), m), p1);
+    }
+    for (; i < e; i += L) {  // masked dy lanes are 0 and add nothing
+      const auto g = load_upto(dy + i, e - i);
+      s0 = V::add(s0, g);
+      p0 = V::fmadd(g, V::sub(load_upto(x + i, e - i), m), p0);
+    }
+    sums[0] += V::sum(V::add(s0, s1));
+    sums[1] += V::sum(V::add(p0, p1));
+  }
+}
+
+template <class T>
+void plane_affine(const T* x, int64_t n, T m, T a, T b, T* y) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  const auto mv = V::set1(m), av = V::set1(a), bv = V::set1(b);
+  int64_t i = 0;
+  for (; i + 2 * L <= n; i += 2 * L) {
+    V::store(y + i, V::fmadd(V::sub(V::load(x + i), mv), av, bv));
+    V::store(y + i + L, V::fmadd(V::sub(V::load(x + i + L), mv), av, bv));
+  }
+  for (; i < n; i += L)
+    store_upto(y + i, V::fmadd(V::sub(load_upto(x + i, n - i), mv), av, bv), n - i);
+}
+
+template <class T>
+void plane_grad_input(const T* dy, const T* x, int64_t n, T m, T a, T b, T c, T* dx) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  const auto mv = V::set1(m), av = V::set1(a), bv = V::set1(b), cv = V::set1(c);
+  for (int64_t i = 0; i < n; i += L) {
+    const auto xm = V::sub(load_upto(x + i, n - i), mv);
+    store_upto(dx + i, V::fmadd(load_upto(dy + i, n - i), av, V::fmadd(xm, bv, cv)), n - i);
+  }
+}
+
+// Rows: each vector of channels accumulates kLaneRun rows in registers, so a
+// block of rows is read once per channel vector from cache.
+template <class T>
+void rows_shifted_sums(const T* x, int64_t rows, int64_t c, const T* shift, double* sum1,
+                       double* sum2) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  T s[L], q[L];
+  for (int64_t r0 = 0; r0 < rows; r0 += kLaneRun) {
+    const int64_t r1 = std::min(rows, r0 + kLaneRun);
+    for (int64_t j = 0; j < c; j += L) {
+      const int64_t nl = std::min(L, c - j);
+      const auto k = load_upto(shift + j, nl);
+      auto sv = V::zero(), qv = V::zero();
+      for (int64_t r = r0; r < r1; ++r) {
+        const auto d = V::sub(load_upto(x + r * c + j, nl), k);
+        sv = V::add(sv, d);
+        qv = V::fmadd(d, d, qv);
+      }
+      V::store(s, sv);
+      V::store(q, qv);
+      for (int64_t l = 0; l < nl; ++l) {
+        sum1[j + l] += s[l];
+        sum2[j + l] += q[l];
+      }
+    }
+  }
+}
+
+template <class T>
+void rows_grad_sums(const T* dy, const T* x, int64_t rows, int64_t c, const T* mean,
+                    double* sum1, double* sum2) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  T s[L], p[L];
+  for (int64_t r0 = 0; r0 < rows; r0 += kLaneRun) {
+    const int64_t r1 = std::min(rows, r0 + kLaneRun);
+    for (int64_t j = 0; j < c; j += L) {
+      const int64_t nl = std::min(L, c - j);
+      const auto m = load_upto(mean + j, nl);
+      auto sv = V::zero(), pv = V::zero();
+      for (int64_t r = r0; r < r1; ++r) {
+        const auto g = load_upto(dy + r * c + j, nl);
+        sv = V::add(sv, g);
+        pv = V::fmadd(g, V::sub(load_upto(x + r * c + j, nl), m), pv);
+      }
+      V::store(s, sv);
+      V::store(p, pv);
+      for (int64_t l = 0; l < nl; ++l) {
+        sum1[j + l] += s[l];
+        sum2[j + l] += p[l];
+      }
+    }
+  }
+}
+
+template <class T>
+void rows_affine(const T* x, int64_t rows, int64_t c, const T* m, const T* a, const T* b,
+                 T* y) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  for (int64_t r = 0; r < rows; ++r, x += c, y += c)
+    for (int64_t j = 0; j < c; j += L) {
+      const int64_t nl = std::min(L, c - j);
+      const auto xm = V::sub(load_upto(x + j, nl), load_upto(m + j, nl));
+      store_upto(y + j, V::fmadd(xm, load_upto(a + j, nl), load_upto(b + j, nl)), nl);
+    }
+}
+
+template <class T>
+void rows_grad_input(const T* dy, const T* x, int64_t rows, int64_t c, const T* m, const T* a,
+                     const T* b, const T* cc, T* dx) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  for (int64_t r = 0; r < rows; ++r, x += c, dy += c, dx += c)
+    for (int64_t j = 0; j < c; j += L) {
+      const int64_t nl = std::min(L, c - j);
+      const auto xm = V::sub(load_upto(x + j, nl), load_upto(m + j, nl));
+      const auto rest = V::fmadd(xm, load_upto(b + j, nl), load_upto(cc + j, nl));
+      store_upto(dx + j, V::fmadd(load_upto(dy + j, nl), load_upto(a + j, nl), rest), nl);
+    }
+}
+
+// ---------------------------------------------------------------- LRN
+
+// d^-beta; the common betas without a scalar pow.
+template <class T>
+typename Vec<T>::reg pow_neg_beta(typename Vec<T>::reg d, double beta) {
+  using V = Vec<T>;
+  if (beta == 0.75) {
+    const auto r = V::sqrt(d);
+    return V::div(V::set1(T(1)), V::mul(r, V::sqrt(r)));
+  }
+  if (beta == 0.5) return V::div(V::set1(T(1)), V::sqrt(d));
+  if (beta == 1.0) return V::div(V::set1(T(1)), d);
+  T lanes[V::lanes];
+  V::store(lanes, d);
+  for (T& v : lanes) v = static_cast<T>(std::pow(v, -beta));
+  return V::load(lanes);
+}
+
+// Window sum of `size` entries `step` apart.
+template <class T>
+typename Vec<T>::reg window_sum(const T* p, int64_t size, int64_t step) {
+  auto s = Vec<T>::zero();
+  for (int64_t t = 0; t < size; ++t) s = Vec<T>::add(s, Vec<T>::load(p + t * step));
+  return s;
+}
+
+// Channels-first: scratch rows of L lanes, one per (padded) channel.
+template <class T>
+void lrn_planes(const T* x, int64_t c, int64_t stride, int64_t len, const LrnCoefs& k, T* y,
+                T* scratch) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  T* sq = scratch;  // [before zeros | c squares | after zeros] x L
+  std::fill(sq, sq + (c + k.size - 1) * L, T(0));
+  const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
+  for (int64_t p = 0; p < len; p += L) {
+    const int64_t nl = std::min(L, len - p);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto v = load_upto(x + ch * stride + p, nl);
+      V::store(sq + (k.before + ch) * L, V::mul(v, v));
+    }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto d = V::fmadd(window_sum<T>(sq + ch * L, k.size, L), av, kv);
+      const auto v = load_upto(x + ch * stride + p, nl);
+      store_upto(y + ch * stride + p, V::mul(v, pow_neg_beta<T>(d, k.beta)), nl);
+    }
+  }
+}
+
+// dx_j = dy_j e_j - 2 alpha/size beta x_j sum_{c: j in window(c)} dy_c x_c e_c / d_c,
+// e = d^-beta; t_c = dy_c x_c e_c / d_c is padded so that sum is a window too.
+template <class T>
+void lrn_planes_backward(const T* dy, const T* x, int64_t c, int64_t stride, int64_t len,
+                         const LrnCoefs& k, T* dx, T* scratch) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  const int64_t padded = c + k.size - 1, after = k.size - 1 - k.before;
+  T* sq = scratch;
+  T* t = sq + padded * L;
+  T* e = t + padded * L;
+  std::fill(sq, sq + 2 * padded * L, T(0));
+  const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
+  const auto coef = V::set1(static_cast<T>(-2 * k.alpha_over_size * k.beta));
+  for (int64_t p = 0; p < len; p += L) {
+    const int64_t nl = std::min(L, len - p);
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto v = load_upto(x + ch * stride + p, nl);
+      V::store(sq + (k.before + ch) * L, V::mul(v, v));
+    }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto d = V::fmadd(window_sum<T>(sq + ch * L, k.size, L), av, kv);
+      const auto ev = pow_neg_beta<T>(d, k.beta);
+      const auto gx = V::mul(load_upto(dy + ch * stride + p, nl),
+                             load_upto(x + ch * stride + p, nl));
+      V::store(e + ch * L, ev);
+      V::store(t + (after + ch) * L, V::div(V::mul(gx, ev), d));
+    }
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto cross = V::mul(V::mul(coef, load_upto(x + ch * stride + p, nl)),
+                                window_sum<T>(t + ch * L, k.size, L));
+      const auto g = load_upto(dy + ch * stride + p, nl);
+      store_upto(dx + ch * stride + p, V::fmadd(g, V::load(e + ch * L), cross), nl);
+    }
+  }
+}
+
+// Channels-last: the padded squares of one row, read at unit-step windows.
+template <class T>
+void lrn_rows(const T* x, int64_t rows, int64_t c, const LrnCoefs& k, T* y, T* scratch) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  T* sq = scratch;  // before zeros | c squares | zeros to c + size + L
+  std::fill(sq, sq + c + k.size + L, T(0));
+  const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
+  for (int64_t r = 0; r < rows; ++r, x += c, y += c) {
+    for (int64_t j = 0; j < c; j += L) {
+      const auto v = load_upto(x + j, c - j);
+      store_upto(sq + k.before + j, V::mul(v, v), c - j);
+    }
+    for (int64_t j = 0; j < c; j += L) {
+      const auto d = V::fmadd(window_sum<T>(sq + j, k.size, 1), av, kv);
+      store_upto(y + j, V::mul(load_upto(x + j, c - j), pow_neg_beta<T>(d, k.beta)), c - j);
+    }
+  }
+}
+
+template <class T>
+void lrn_rows_backward(const T* dy, const T* x, int64_t rows, int64_t c, const LrnCoefs& k,
+                       T* dx, T* scratch) {
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  const int64_t padded = c + k.size + L, after = k.size - 1 - k.before;
+  T* sq = scratch;
+  T* t = sq + padded;
+  T* e = t + padded;
+  std::fill(sq, sq + 2 * padded, T(0));
+  const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
+  const auto coef = V::set1(static_cast<T>(-2 * k.alpha_over_size * k.beta));
+  for (int64_t r = 0; r < rows; ++r, x += c, dy += c, dx += c) {
+    for (int64_t j = 0; j < c; j += L) {
+      const auto v = load_upto(x + j, c - j);
+      store_upto(sq + k.before + j, V::mul(v, v), c - j);
+    }
+    for (int64_t j = 0; j < c; j += L) {
+      const auto d = V::fmadd(window_sum<T>(sq + j, k.size, 1), av, kv);
+      const auto ev = pow_neg_beta<T>(d, k.beta);
+      const auto gx = V::mul(load_upto(dy + j, c - j), load_upto(x + j, c - j));
+      store_upto(e + j, ev, c - j);
+      store_upto(t + after + j, V::div(V::mul(gx, ev), d), c - j);
+    }
+    for (int64_t j = 0; j < c; j += L) {
+      const int64_t nl = std::min(L, c - j);
+      const auto cross = V::mul(V::mul(coef, load_upto(x + j, nl)), window_sum<T>(t + j, k.size, 1));
+      store_upto(dx + j, V::fmadd(load_upto(dy + j, nl), load_upto(e + j, nl), cross), nl);
+    }
+  }
+}
+
+template <class T>
+NormKernels<T> make_norm_kernels() {
+  NormKernels<T> k;
+  k.plane_shifted_sums = plane_shifted_sums<T>;
+  k.plane_grad_sums = plane_grad_sums<T>;
+  k.plane_affine = plane_affine<T>;
+  k.plane_grad_input = plane_grad_input<T>;
+  k.rows_shifted_sums = rows_shifted_sums<T>;
+  k.rows_grad_sums = rows_grad_sums<T>;
+  k.rows_affine = rows_affine<T>;
+  k.rows_grad_input = rows_grad_input<T>;
+  k.lrn_planes = lrn_planes<T>;
+  k.lrn_planes_backward = lrn_planes_backward<T>;
+  k.lrn_rows = lrn_rows<T>;
+  k.lrn_rows_backward = lrn_rows_backward<T>;
+  return k;
+}
+
+}  // namespace
+
+void register_norm_kernels(KernelTable& table) {
+  table.norms.f32 = make_norm_kernels<float>();
+  table.norms.f64 = make_norm_kernels<double>();
+}
 
 }  // namespace convcore::cpu::CC_ISA
