@@ -67,3 +67,53 @@ def gemm(
     alpha: float = 1.0,
     beta: float = 0.0,
 ) -> None: ...
+
+# --- norm ---
+
+class BatchNormParams:
+    training: bool
+    momentum: float
+    eps: float
+    channels_last: bool
+    op: str
+    def __init__(self) -> None: ...
+
+class LrnParams:
+    size: int
+    alpha: float
+    beta: float
+    k: float
+    channels_last: bool
+    op: str
+    def __init__(self) -> None: ...
+
+def batch_norm(
+    input: np.ndarray,
+    running_mean: Optional[np.ndarray],
+    running_var: Optional[np.ndarray],
+    weight: Optional[np.ndarray],
+    bias: Optional[np.ndarray],
+    params: BatchNormParams,
+    return_stats: bool = False,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+def batch_norm_backward(
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    running_mean: Optional[np.ndarray],
+    running_var: Optional[np.ndarray],
+    weight: Optional[np.ndarray],
+    params: BatchNormParams,
+    save_mean: Optional[np.ndarray],
+    save_invstd: Optional[np.ndarray],
+    need_input: bool,
+    need_weight: bool,
+    need_bias: bool,
+    out_input: Optional[np.ndarray] = None,
+) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
+def local_response_norm(
+    input: np.ndarray, params: LrnParams, out: Optional[np.ndarray] = None
+) -> np.ndarray: ...
+def local_response_norm_backward(
+    grad_output: np.ndarray, input: np.ndarray, params: LrnParams, out: Optional[np.ndarray] = None
+) -> np.ndarray: ...

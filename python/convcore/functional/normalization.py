@@ -99,7 +99,7 @@ def batch_norm(
     rv = _running_stat(running_var, "running_var", x, training, op)
     w = None if weight is None else operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
-    check_out(out, op, "out", x, rm, rv, w, b)
+    check_out(out, op, "out", x, *(a for a in (rm, rv, w, b) if a is not None))
     p = _bn_params(training, momentum, eps, _channels_last(x, data_format, op), op)
     return _C.batch_norm(x, rm, rv, w, b, p, bool(return_stats), out)  # type: ignore[no-any-return]
 
