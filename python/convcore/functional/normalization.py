@@ -118,6 +118,7 @@ def batch_norm_backward(
     save_mean: Optional[np.ndarray] = None,
     save_invstd: Optional[np.ndarray] = None,
     needs: Sequence[str] = _NEEDS,
+    out: Optional[np.ndarray] = None,
 ) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
     """Gradients of batch_norm: (grad_input, grad_weight, grad_bias).
 
@@ -127,7 +128,8 @@ def batch_norm_backward(
     running statistics are not used (the forward has changed them).
     training=False gives the gradient of the affine map with the running
     statistics. grad_weight / grad_bias are None where weight / bias is None
-    or not in needs; grad_input is None where 'input' is not in needs."""
+    or not in needs; grad_input is None where 'input' is not in needs, and
+    written into `out` when given."""
     op = "batch_norm_backward"
     unknown = [n for n in needs if n not in _NEEDS]
     if unknown:
@@ -141,10 +143,12 @@ def batch_norm_backward(
         operand(bias, "bias", op)  # the gradient does not depend on its value
     sm = None if save_mean is None else operand(save_mean, "save_mean", op)
     si = None if save_invstd is None else operand(save_invstd, "save_invstd", op)
+    check_out(out, op, "out", x, gy)
     p = _bn_params(training, 0.0, eps, _channels_last(x, data_format, op), op)
     need_b = "bias" in needs and bias is not None
     return _C.batch_norm_backward(  # type: ignore[no-any-return]
-        gy, x, rm, rv, w, p, sm, si, "input" in needs, "weight" in needs and w is not None, need_b
+        gy, x, rm, rv, w, p, sm, si, "input" in needs, "weight" in needs and w is not None, need_b,
+        out,
     )
 
 
