@@ -9,6 +9,7 @@
 // meets a small variance in T arithmetic.
 #include "cpu/norm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -243,28 +244,35 @@ LrnCoefs lrn_coefs(const LrnParams& p) {
   return {p.size, p.size / 2, p.alpha / static_cast<double>(p.size), p.beta, p.k};
 }
 
-// Positions of one channels-first work item: several vectors, so threads
-// split work finely while each kernel call amortises its scratch set-up.
-constexpr int64_t kLrnChunk = 128;
+// Positions of one channels-first tile: as many as keep the kernel's rings
+// (3 * size rows) and the rows of x, dy it rereads (2 * size) within half of
+// L2; long rows stream well.
+template <class T>
+int64_t lrn_tile_len(int64_t size) {
+  constexpr int64_t budget = 512 * 1024, lanes = kLrnMaxLanes;
+  const int64_t len = budget / (5 * size * static_cast<int64_t>(sizeof(T)));
+  return std::clamp<int64_t>(len / lanes * lanes, lanes, 1024 * lanes);
+}
 
-// Runs plane(x_offset, len, scratch) or rows(row0, rows, scratch) over the
-// activation, each thread with its own scratch.
+// Runs plane(x_offset, len, scratch) over tiles of positions or rows(row0,
+// rows, scratch) over blocks of rows, each thread with its own scratch.
 template <class T, class PlaneFn, class RowsFn>
-void lrn_run(const NormShape& s, int64_t scratch_len, int threads, const PlaneFn& plane,
+void lrn_run(const NormShape& s, int64_t size, int threads, const PlaneFn& plane,
              const RowsFn& rows) {
   if (s.numel() == 0) return;
   if (s.inner > 1) {
-    const int64_t chunks = (s.inner + kLrnChunk - 1) / kLrnChunk;
-    parallel_for(s.outer * chunks, threads, [&](int64_t b, int64_t e, int) {
-      std::vector<T> scratch(scratch_len);
+    const int64_t tile = std::min(lrn_tile_len<T>(size), s.inner);
+    const int64_t tiles = (s.inner + tile - 1) / tile;
+    parallel_for(s.outer * tiles, threads, [&](int64_t b, int64_t e, int) {
+      std::vector<T> scratch(lrn_plane_scratch(size, tile));
       for (int64_t i = b; i < e; ++i) {
-        const int64_t o = i / chunks, p0 = (i % chunks) * kLrnChunk;
-        plane(o * s.channels * s.inner + p0, std::min(kLrnChunk, s.inner - p0), scratch.data());
+        const int64_t o = i / tiles, p0 = (i % tiles) * tile;
+        plane(o * s.channels * s.inner + p0, std::min(tile, s.inner - p0), scratch.data());
       }
     });
   } else {
     parallel_for(s.outer, threads, [&](int64_t b, int64_t e, int) {
-      std::vector<T> scratch(scratch_len);
+      std::vector<T> scratch(lrn_row_scratch(s.channels, size));
       rows(b, e - b, scratch.data());
     });
   }
@@ -278,7 +286,7 @@ void lrn_forward(const LrnParams& p, const NormShape& s, const T* x, T* y, int t
   const LrnCoefs k = lrn_coefs(p);
   const int64_t C = s.channels;
   lrn_run<T>(
-      s, s.inner > 1 ? lrn_plane_scratch(C, p.size) : lrn_row_scratch(C, p.size), threads,
+      s, p.size, threads,
       [&](int64_t o, int64_t len, T* scratch) {
         kn.lrn_planes(x + o, C, s.inner, len, k, y + o, scratch);
       },
@@ -294,7 +302,7 @@ void lrn_backward(const LrnParams& p, const NormShape& s, const T* dy, const T* 
   const LrnCoefs k = lrn_coefs(p);
   const int64_t C = s.channels;
   lrn_run<T>(
-      s, s.inner > 1 ? lrn_plane_scratch(C, p.size) : lrn_row_scratch(C, p.size), threads,
+      s, p.size, threads,
       [&](int64_t o, int64_t len, T* scratch) {
         kn.lrn_planes_backward(dy + o, x + o, C, s.inner, len, k, dx + o, scratch);
       },

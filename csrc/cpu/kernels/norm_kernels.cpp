@@ -211,62 +211,91 @@ typename Vec<T>::reg window_sum(const T* p, int64_t size, int64_t step) {
   return s;
 }
 
-// Channels-first: scratch rows of L lanes, one per (padded) channel.
+// Channels-first: the kernels walk the channels in order, streaming one
+// row of `len` positions of a plane at a time, and keep the last `size` rows
+// of squares (and, backward, of t and e) in rings of rows; channels outside
+// [0, c) are zero rows, as torch pads.
+template <class T>
+int64_t tile_row(int64_t len) {
+  constexpr int64_t L = Vec<T>::lanes;
+  return (len + L - 1) / L * L;
+}
+
+inline int64_t ring_slot(int64_t j, int64_t size) { return ((j % size) + size) % size; }
+
+// ring[slot(j)] = x[j]^2 over the row, or zeros outside the channels.
+template <class T>
+void ring_squares(const T* x, int64_t j, int64_t c, int64_t stride, int64_t len, int64_t size,
+                  T* ring, int64_t lp) {
+  using V = Vec<T>;
+  T* row = ring + ring_slot(j, size) * lp;
+  if (j < 0 || j >= c) {
+    std::fill(row, row + lp, T(0));
+    return;
+  }
+  for (int64_t p = 0; p < len; p += V::lanes) {  // lanes past len store 0
+    const auto v = load_upto(x + j * stride + p, len - p);
+    V::store(row + p, V::mul(v, v));
+  }
+}
+
 template <class T>
 void lrn_planes(const T* x, int64_t c, int64_t stride, int64_t len, const LrnCoefs& k, T* y,
                 T* scratch) {
   using V = Vec<T>;
-  constexpr int64_t L = V::lanes;
-  T* sq = scratch;  // [before zeros | c squares | after zeros] x L
-  std::fill(sq, sq + (c + k.size - 1) * L, T(0));
+  const int64_t lp = tile_row<T>(len), after = k.size - 1 - k.before;
+  T* sq = scratch;
+  for (int64_t j = -k.before; j < after; ++j) ring_squares(x, j, c, stride, len, k.size, sq, lp);
   const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
-  for (int64_t p = 0; p < len; p += L) {
-    const int64_t nl = std::min(L, len - p);
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto v = load_upto(x + ch * stride + p, nl);
-      V::store(sq + (k.before + ch) * L, V::mul(v, v));
-    }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto d = V::fmadd(window_sum<T>(sq + ch * L, k.size, L), av, kv);
-      const auto v = load_upto(x + ch * stride + p, nl);
-      store_upto(y + ch * stride + p, V::mul(v, pow_neg_beta<T>(d, k.beta)), nl);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    ring_squares(x, ch + after, c, stride, len, k.size, sq, lp);
+    for (int64_t p = 0; p < len; p += V::lanes) {
+      const auto d = V::fmadd(window_sum<T>(sq + p, k.size, lp), av, kv);
+      const auto v = load_upto(x + ch * stride + p, len - p);
+      store_upto(y + ch * stride + p, V::mul(v, pow_neg_beta<T>(d, k.beta)), len - p);
     }
   }
 }
 
-// dx_j = dy_j e_j - 2 alpha/size beta x_j sum_{c: j in window(c)} dy_c x_c e_c / d_c,
-// e = d^-beta; t_c = dy_c x_c e_c / d_c is padded so that sum is a window too.
+// dx_j = dy_j e_j - 2 alpha/size beta x_j sum_{m: j in window(m)} t_m,
+// e = d^-beta, t_m = dy_m x_m e_m / d_m: channel m's t is made once its
+// squares' window is in the ring, channel j = m - before's dx once the t of
+// channels j - after .. j + before = m are.
 template <class T>
 void lrn_planes_backward(const T* dy, const T* x, int64_t c, int64_t stride, int64_t len,
                          const LrnCoefs& k, T* dx, T* scratch) {
   using V = Vec<T>;
-  constexpr int64_t L = V::lanes;
-  const int64_t padded = c + k.size - 1, after = k.size - 1 - k.before;
+  const int64_t lp = tile_row<T>(len), after = k.size - 1 - k.before;
   T* sq = scratch;
-  T* t = sq + padded * L;
-  T* e = t + padded * L;
-  std::fill(sq, sq + 2 * padded * L, T(0));
+  T* t = sq + k.size * lp;
+  T* e = t + k.size * lp;
+  for (int64_t j = -k.before; j < after; ++j) ring_squares(x, j, c, stride, len, k.size, sq, lp);
   const auto kv = V::set1(static_cast<T>(k.k)), av = V::set1(static_cast<T>(k.alpha_over_size));
   const auto coef = V::set1(static_cast<T>(-2 * k.alpha_over_size * k.beta));
-  for (int64_t p = 0; p < len; p += L) {
-    const int64_t nl = std::min(L, len - p);
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto v = load_upto(x + ch * stride + p, nl);
-      V::store(sq + (k.before + ch) * L, V::mul(v, v));
+  for (int64_t m = -after; m < c + k.before; ++m) {
+    T* tm = t + ring_slot(m, k.size) * lp;
+    if (m < 0 || m >= c) {
+      std::fill(tm, tm + lp, T(0));
+    } else {
+      ring_squares(x, m + after, c, stride, len, k.size, sq, lp);
+      T* em = e + ring_slot(m, k.size) * lp;
+      for (int64_t p = 0; p < len; p += V::lanes) {
+        const int64_t o = m * stride + p;
+        const auto d = V::fmadd(window_sum<T>(sq + p, k.size, lp), av, kv);
+        const auto ev = pow_neg_beta<T>(d, k.beta);
+        const auto gx = V::mul(load_upto(dy + o, len - p), load_upto(x + o, len - p));
+        V::store(em + p, ev);
+        V::store(tm + p, V::div(V::mul(gx, ev), d));
+      }
     }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto d = V::fmadd(window_sum<T>(sq + ch * L, k.size, L), av, kv);
-      const auto ev = pow_neg_beta<T>(d, k.beta);
-      const auto gx = V::mul(load_upto(dy + ch * stride + p, nl),
-                             load_upto(x + ch * stride + p, nl));
-      V::store(e + ch * L, ev);
-      V::store(t + (after + ch) * L, V::div(V::mul(gx, ev), d));
-    }
-    for (int64_t ch = 0; ch < c; ++ch) {
-      const auto cross = V::mul(V::mul(coef, load_upto(x + ch * stride + p, nl)),
-                                window_sum<T>(t + ch * L, k.size, L));
-      const auto g = load_upto(dy + ch * stride + p, nl);
-      store_upto(dx + ch * stride + p, V::fmadd(g, V::load(e + ch * L), cross), nl);
+    const int64_t j = m - k.before;
+    if (j < 0 || j >= c) continue;
+    const T* ej = e + ring_slot(j, k.size) * lp;
+    for (int64_t p = 0; p < len; p += V::lanes) {
+      const int64_t o = j * stride + p;
+      const auto cross = V::mul(V::mul(coef, load_upto(x + o, len - p)),
+                                window_sum<T>(t + p, k.size, lp));
+      store_upto(dx + o, V::fmadd(load_upto(dy + o, len - p), V::load(ej + p), cross), len - p);
     }
   }
 }

@@ -43,7 +43,7 @@ struct NormKernels {
 
   // LRN over `len` consecutive positions of `c` channel planes `stride` apart
   // (channels-first): y = x / (k + alpha/size * window sum of x^2)^beta.
-  // `scratch` holds lrn_plane_scratch(c, size) values of T.
+  // `scratch` holds lrn_plane_scratch(size, len) values of T.
   void (*lrn_planes)(const T* x, int64_t c, int64_t stride, int64_t len, const LrnCoefs& k,
                      T* y, T* scratch) = nullptr;
   void (*lrn_planes_backward)(const T* dy, const T* x, int64_t c, int64_t stride, int64_t len,
@@ -58,8 +58,8 @@ struct NormKernels {
 
 // Scratch sizes of the LRN kernels, in elements (any ISA: 16 lanes at most).
 constexpr int64_t kLrnMaxLanes = 16;
-constexpr int64_t lrn_plane_scratch(int64_t c, int64_t size) {
-  return 4 * (c + size) * kLrnMaxLanes;
+constexpr int64_t lrn_plane_scratch(int64_t size, int64_t len) {
+  return 3 * size * (len + kLrnMaxLanes);
 }
 constexpr int64_t lrn_row_scratch(int64_t c, int64_t size) { return 4 * (c + size + kLrnMaxLanes); }
 
