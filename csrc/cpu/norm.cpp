@@ -23,23 +23,31 @@ struct ChannelSums {
   std::vector<double> s1, s2;
 };
 
-// Sums over all values of each channel: plane(i, c, pair) adds plane i (of
-// channel c) into pair[0..1]; rows(r0, r1, sum1, sum2) adds rows [r0, r1).
+// Calls fn(i, c, count) for runs [i, i + count) of the planes [b, e) that lie
+// in one sample, c being the channel of plane i.
+template <class Fn>
+void for_channel_runs(int64_t b, int64_t e, int64_t C, const Fn& fn) {
+  while (b < e) {
+    const int64_t c = b % C, count = std::min(e - b, C - c);
+    fn(b, c, count);
+    b += count;
+  }
+}
+
+// Sums over all values of each channel: planes(i, c, count, sum1, sum2) adds
+// planes [i, i + count) (of channels c...) into sum1[0..count), sum2[...);
+// rows(r0, r1, sum1, sum2) adds rows [r0, r1).
 template <class PlaneFn, class RowsFn>
-ChannelSums channel_sums(const NormShape& s, int threads, const PlaneFn& plane,
+ChannelSums channel_sums(const NormShape& s, int threads, const PlaneFn& planes,
                          const RowsFn& rows) {
   const int64_t C = s.channels;
   std::vector<double> partial(static_cast<size_t>(threads) * 2 * C, 0.0);
   if (s.numel() > 0 && s.inner > 1) {
     parallel_for(s.outer * C, threads, [&](int64_t b, int64_t e, int t) {
       double* acc = partial.data() + t * 2 * C;
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t c = i % C;
-        double pair[2] = {0.0, 0.0};
-        plane(i, c, pair);
-        acc[c] += pair[0];
-        acc[C + c] += pair[1];
-      }
+      for_channel_runs(b, e, C, [&](int64_t i, int64_t c, int64_t count) {
+        planes(i, c, count, acc + c, acc + C + c);
+      });
     });
   } else if (s.numel() > 0) {
     parallel_for(s.outer, threads, [&](int64_t b, int64_t e, int t) {
@@ -71,8 +79,8 @@ Moments batch_moments(const NormShape& s, const T* x, double eps, int threads) {
     for (int64_t c = 0; c < C; ++c) shift[c] = x[c * s.inner];
   const ChannelSums sums = channel_sums(
       s, threads,
-      [&](int64_t i, int64_t c, double* pair) {
-        k.plane_shifted_sums(x + i * s.inner, s.inner, shift[c], pair);
+      [&](int64_t i, int64_t c, int64_t count, double* s1, double* s2) {
+        k.planes_shifted_sums(x + i * s.inner, count, s.inner, shift.data() + c, s1, s2);
       },
       [&](int64_t r0, int64_t r1, double* s1, double* s2) {
         k.rows_shifted_sums(x + r0 * C, r1 - r0, C, shift.data(), s1, s2);
@@ -122,10 +130,10 @@ void affine_pass(const NormShape& s, const T* x, const Coefs<T>& k, T* y, int th
   if (s.numel() == 0) return;
   if (s.inner > 1) {
     parallel_for(s.outer * C, threads, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t c = i % C;
-        kn.plane_affine(x + i * s.inner, s.inner, k.m[c], k.a[c], k.b[c], y + i * s.inner);
-      }
+      for_channel_runs(b, e, C, [&](int64_t i, int64_t c, int64_t count) {
+        kn.planes_affine(x + i * s.inner, count, s.inner, k.m.data() + c, k.a.data() + c,
+                         k.b.data() + c, y + i * s.inner);
+      });
     });
   } else {
     parallel_for(s.outer, threads, [&](int64_t b, int64_t e, int) {
@@ -142,10 +150,11 @@ void grad_input_pass(const NormShape& s, const T* dy, const T* x, const Coefs<T>
   if (s.numel() == 0) return;
   if (s.inner > 1) {
     parallel_for(s.outer * C, threads, [&](int64_t b, int64_t e, int) {
-      for (int64_t i = b; i < e; ++i) {
-        const int64_t c = i % C, o = i * s.inner;
-        kn.plane_grad_input(dy + o, x + o, s.inner, k.m[c], k.a[c], k.b[c], k.c[c], dx + o);
-      }
+      for_channel_runs(b, e, C, [&](int64_t i, int64_t c, int64_t count) {
+        const int64_t o = i * s.inner;
+        kn.planes_grad_input(dy + o, x + o, count, s.inner, k.m.data() + c, k.a.data() + c,
+                             k.b.data() + c, k.c.data() + c, dx + o);
+      });
     });
   } else {
     parallel_for(s.outer, threads, [&](int64_t b, int64_t e, int) {
@@ -208,8 +217,9 @@ void batch_norm_backward(const BatchNormParams& p, const NormShape& s,
     const auto& kn = kernels().norm<T>();
     sums = channel_sums(
         s, threads,
-        [&](int64_t i, int64_t c, double* pair) {
-          kn.plane_grad_sums(a.dy + i * s.inner, a.x + i * s.inner, s.inner, k.m[c], pair);
+        [&](int64_t i, int64_t c, int64_t count, double* s1, double* s2) {
+          kn.planes_grad_sums(a.dy + i * s.inner, a.x + i * s.inner, count, s.inner,
+                              k.m.data() + c, s1, s2);
         },
         [&](int64_t r0, int64_t r1, double* s1, double* s2) {
           kn.rows_grad_sums(a.dy + r0 * C, a.x + r0 * C, r1 - r0, C, k.m.data(), s1, s2);

@@ -27,7 +27,7 @@ void store_upto(T* p, typename Vec<T>::reg v, int64_t n) {
 // ---------------------------------------------------------------- batch norm
 
 template <class T>
-void plane_shifted_sums(const T* x, int64_t n, T shift, double* sums) {
+void plane_shifted_sums(const T* x, int64_t n, T shift, double* sum1, double* sum2) {
   using V = Vec<T>;
   constexpr int64_t L = V::lanes, block = 2 * L * kLaneRun;
   const auto k = V::set1(shift);
@@ -42,18 +42,18 @@ void plane_shifted_sums(const T* x, int64_t n, T shift, double* sums) {
       q0 = V::fmadd(d0, d0, q0);
       q1 = V::fmadd(d1, d1, q1);
     }
-    sums[0] += V::sum(V::add(s0, s1));
-    sums[1] += V::sum(V::add(q0, q1));
+    *sum1 += V::sum(V::add(s0, s1));
+    *sum2 += V::sum(V::add(q0, q1));
   }
   for (; i < n; ++i) {  // masked lanes would read 0 - shift: finish in scalars
     const double d = static_cast<double>(x[i] - shift);
-    sums[0] += d;
-    sums[1] += d * d;
+    *sum1 += d;
+    *sum2 += d * d;
   }
 }
 
 template <class T>
-void plane_grad_sums(const T* dy, const T* x, int64_t n, T mean, double* sums) {
+void plane_grad_sums(const T* dy, const T* x, int64_t n, T mean, double* sum1, double* sum2) {
   using V = Vec<T>;
   constexpr int64_t L = V::lanes, block = 2 * L * kLaneRun;
   const auto m = V::set1(mean);
@@ -72,8 +72,8 @@ void plane_grad_sums(const T* dy, const T* x, int64_t n, T mean, double* sums) {
       s0 = V::add(s0, g);
       p0 = V::fmadd(g, V::sub(load_upto(x + i, e - i), m), p0);
     }
-    sums[0] += V::sum(V::add(s0, s1));
-    sums[1] += V::sum(V::add(p0, p1));
+    *sum1 += V::sum(V::add(s0, s1));
+    *sum2 += V::sum(V::add(p0, p1));
   }
 }
 
@@ -100,6 +100,32 @@ void plane_grad_input(const T* dy, const T* x, int64_t n, T m, T a, T b, T c, T*
     const auto xm = V::sub(load_upto(x + i, n - i), mv);
     store_upto(dx + i, V::fmadd(load_upto(dy + i, n - i), av, V::fmadd(xm, bv, cv)), n - i);
   }
+}
+
+template <class T>
+void planes_shifted_sums(const T* x, int64_t planes, int64_t n, const T* shift, double* sum1,
+                         double* sum2) {
+  for (int64_t p = 0; p < planes; ++p) plane_shifted_sums(x + p * n, n, shift[p], sum1 + p, sum2 + p);
+}
+
+template <class T>
+void planes_grad_sums(const T* dy, const T* x, int64_t planes, int64_t n, const T* mean,
+                      double* sum1, double* sum2) {
+  for (int64_t p = 0; p < planes; ++p)
+    plane_grad_sums(dy + p * n, x + p * n, n, mean[p], sum1 + p, sum2 + p);
+}
+
+template <class T>
+void planes_affine(const T* x, int64_t planes, int64_t n, const T* m, const T* a, const T* b,
+                   T* y) {
+  for (int64_t p = 0; p < planes; ++p) plane_affine(x + p * n, n, m[p], a[p], b[p], y + p * n);
+}
+
+template <class T>
+void planes_grad_input(const T* dy, const T* x, int64_t planes, int64_t n, const T* m,
+                       const T* a, const T* b, const T* c, T* dx) {
+  for (int64_t p = 0; p < planes; ++p)
+    plane_grad_input(dy + p * n, x + p * n, n, m[p], a[p], b[p], c[p], dx + p * n);
 }
 
 // Rows: each vector of channels accumulates kLaneRun rows in registers, so a
@@ -355,10 +381,10 @@ void lrn_rows_backward(const T* dy, const T* x, int64_t rows, int64_t c, const L
 template <class T>
 NormKernels<T> make_norm_kernels() {
   NormKernels<T> k;
-  k.plane_shifted_sums = plane_shifted_sums<T>;
-  k.plane_grad_sums = plane_grad_sums<T>;
-  k.plane_affine = plane_affine<T>;
-  k.plane_grad_input = plane_grad_input<T>;
+  k.planes_shifted_sums = planes_shifted_sums<T>;
+  k.planes_grad_sums = planes_grad_sums<T>;
+  k.planes_affine = planes_affine<T>;
+  k.planes_grad_input = planes_grad_input<T>;
   k.rows_shifted_sums = rows_shifted_sums<T>;
   k.rows_grad_sums = rows_grad_sums<T>;
   k.rows_affine = rows_affine<T>;

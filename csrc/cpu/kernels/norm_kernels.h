@@ -4,7 +4,7 @@
 // Two shapes of loop serve both layouts: a "plane" is one channel's run of
 // n contiguous values (channels-first), "rows" are `rows` x `c` values with the
 // channels contiguous (channels-last, and (N, C) inputs). Per-channel values
-// are scalars for a plane and arrays of c for rows.
+// are arrays indexed by plane or by column.
 #pragma once
 #include <cstdint>
 
@@ -19,17 +19,22 @@ struct LrnCoefs {
 
 template <class T>
 struct NormKernels {
-  // Batch-norm statistics, accumulated into float64 sums (shifted by a value
-  // near the mean, so a large mean does not cancel the variance away):
-  //   sums[0] += sum_i (x[i] - shift), sums[1] += sum_i (x[i] - shift)^2
-  void (*plane_shifted_sums)(const T* x, int64_t n, T shift, double* sums) = nullptr;
-  // sums[0] += sum_i dy[i], sums[1] += sum_i dy[i] * (x[i] - mean)
-  void (*plane_grad_sums)(const T* dy, const T* x, int64_t n, T mean, double* sums) = nullptr;
-  // y[i] = (x[i] - m) * a + b
-  void (*plane_affine)(const T* x, int64_t n, T m, T a, T b, T* y) = nullptr;
-  // dx[i] = dy[i] * a + (x[i] - m) * b + c
-  void (*plane_grad_input)(const T* dy, const T* x, int64_t n, T m, T a, T b, T c,
-                           T* dx) = nullptr;
+  // Batch-norm statistics over `planes` consecutive planes of n values, plane
+  // p belonging to the channel whose values are at index p of the per-channel
+  // arrays. Accumulated into float64 sums, shifted by a value near the mean
+  // so that a large mean does not cancel the variance away:
+  //   sum1[p] += sum_i (x[p*n + i] - shift[p]), sum2[p] += sum_i (...)^2
+  void (*planes_shifted_sums)(const T* x, int64_t planes, int64_t n, const T* shift,
+                              double* sum1, double* sum2) = nullptr;
+  // sum1[p] += sum_i dy[p*n + i], sum2[p] += sum_i dy[p*n + i] * (x[p*n + i] - mean[p])
+  void (*planes_grad_sums)(const T* dy, const T* x, int64_t planes, int64_t n, const T* mean,
+                           double* sum1, double* sum2) = nullptr;
+  // y[p*n + i] = (x[p*n + i] - m[p]) * a[p] + b[p]
+  void (*planes_affine)(const T* x, int64_t planes, int64_t n, const T* m, const T* a,
+                        const T* b, T* y) = nullptr;
+  // dx = dy * a[p] + (x - m[p]) * b[p] + c[p]
+  void (*planes_grad_input)(const T* dy, const T* x, int64_t planes, int64_t n, const T* m,
+                            const T* a, const T* b, const T* c, T* dx) = nullptr;
 
   // The same over rows of c channels: sum1[j] / sum2[j] per channel j.
   void (*rows_shifted_sums)(const T* x, int64_t rows, int64_t c, const T* shift, double* sum1,
