@@ -22,9 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 import convcore.functional as F
+import numpy as np
 from op_bench import OpCase
 
 RESNET50_BN = [

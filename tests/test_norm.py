@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import contextlib
 
+import convcore.functional as F
 import numpy as np
 import pytest
+import ref_norm as R
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import convcore.functional as F
-import ref_norm as R
 from reference import central_difference
 
 # Channels-first shapes with their channels-last data_format (None: (N, C)).
@@ -26,7 +25,7 @@ SHAPES = [
 FIRST_FORMAT = {2: None, 3: "NCL", 4: "NCHW"}
 # (shape, channels-last data_format, channels_last): both layouts of each shape.
 LAYOUTS = [(s, f, cl) for s, f in SHAPES for cl in (False, True) if f or not cl]
-TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-11, atol=1e-11)}
+TOL = {np.float32: {"rtol": 2e-5, "atol": 2e-5}, np.float64: {"rtol": 1e-11, "atol": 1e-11}}
 
 
 def layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
@@ -115,12 +114,16 @@ def test_batch_norm_out_and_noncontiguous(rng):
         F.batch_norm(x, rm, rv, w, b, out=x)
 
 
-def test_batch_norm_empty_batch():
+@pytest.mark.parametrize("training", [False, True])
+def test_batch_norm_empty_batch(training):
+    """As torch: an empty output, running statistics untouched, zero parameter gradients."""
     x = np.zeros((0, 3, 4, 4), np.float32)
-    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
-    assert F.batch_norm(x, rm, rv).shape == x.shape
+    rm, rv = np.full(3, 0.5, np.float32), np.full(3, 2.0, np.float32)
+    assert F.batch_norm(x, rm, rv, training=training).shape == x.shape
+    np.testing.assert_array_equal(rm, 0.5)
+    np.testing.assert_array_equal(rv, 2.0)
     gx, gw, gb = F.batch_norm_backward(x, x, rm, rv, np.ones(3, np.float32),
-                                       np.zeros(3, np.float32))
+                                       np.zeros(3, np.float32), training)
     assert gx.shape == x.shape
     np.testing.assert_array_equal(gw, 0)
     np.testing.assert_array_equal(gb, 0)
@@ -133,7 +136,7 @@ def test_batch_norm_large_mean_is_stable(isa, rng, dtype, tol, channels_last):
     shape = (8, 3, 30, 30)
     x = (1e4 + rng.standard_normal(shape)).astype(dtype)
     rm, rv = np.zeros(3, dtype), np.ones(3, dtype)
-    y_ref, mean, var, rm_ref, rv_ref = R.batch_norm(x, rm, rv, training=True)
+    y_ref, _, _, rm_ref, rv_ref = R.batch_norm(x, rm, rv, training=True)
     xl = layout(x, channels_last)
     fmt = "NHWC" if channels_last else None
     y = F.batch_norm(xl, rm, rv, training=True, data_format=fmt)
@@ -147,6 +150,7 @@ def test_batch_norm_large_mean_is_stable(isa, rng, dtype, tol, channels_last):
     gx_ref, gw_ref, gb_ref = R.batch_norm_backward(g, x, rm, rv, np.ones(3), True)
     np.testing.assert_allclose(unlayout(gx, channels_last), gx_ref, rtol=0, atol=tol)
     np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=tol * 100)
+    np.testing.assert_allclose(gb, gb_ref, rtol=1e-5 if dtype == np.float32 else 1e-12)
 
 
 # ============================================================================ batch norm backward
@@ -166,7 +170,7 @@ def test_batch_norm_backward_matches_reference(isa, rng, shape, cl_fmt, dtype, c
     if saved:
         _, sm, si = F.batch_norm(xl, rm.copy(), rv.copy(), w, b, training, data_format=fmt,
                                  return_stats=True)
-        kw = dict(save_mean=sm, save_invstd=si)
+        kw = {"save_mean": sm, "save_invstd": si}
     before = (xl.copy(), gl.copy(), rm.copy(), rv.copy())
     gx, gw, gb = F.batch_norm_backward(gl, xl, rm, rv, w, b, training, data_format=fmt, **kw)
     gx_ref, gw_ref, gb_ref = R.batch_norm_backward(g, x, rm, rv, w, training)
@@ -425,3 +429,9 @@ def test_lrn_bad_inputs():
         F.local_response_norm_backward(X.astype(np.float64), X, 3)
     with raises(ValueError, "data_format", "'NHWC'"):
         F.local_response_norm(np.zeros((2, 3, 4), f32), 3, data_format="NHWC")
+
+
+def test_lrn_empty_batch():
+    x = np.zeros((0, 4, 3, 3), np.float32)
+    assert F.local_response_norm(x, 3).shape == x.shape
+    assert F.local_response_norm_backward(x, x, 3, data_format="NHWC").shape == x.shape

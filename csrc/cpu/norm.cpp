@@ -86,10 +86,11 @@ Moments batch_moments(const NormShape& s, const T* x, double eps, int threads) {
         k.rows_shifted_sums(x + r0 * C, r1 - r0, C, shift.data(), s1, s2);
       });
   Moments m{std::vector<double>(C), std::vector<double>(C), std::vector<double>(C)};
+  const double inv_n = n > 0 ? 1.0 / static_cast<double>(n) : 0.0;  // empty batch: 0, 0
   for (int64_t c = 0; c < C; ++c) {
-    const double d = sums.s1[c] / static_cast<double>(n);
+    const double d = sums.s1[c] * inv_n;
     m.mean[c] = shift[c] + d;
-    m.var[c] = std::max(0.0, sums.s2[c] / static_cast<double>(n) - d * d);
+    m.var[c] = std::max(0.0, sums.s2[c] * inv_n - d * d);
     m.invstd[c] = 1.0 / std::sqrt(m.var[c] + eps);
   }
   return m;
@@ -177,9 +178,9 @@ void batch_norm_forward(const BatchNormParams& p, const NormShape& s,
   const int64_t C = s.channels, n = s.per_channel();
   const Moments mo = p.training ? batch_moments(s, a.x, p.eps, threads)
                                 : running_moments(C, a.running_mean, a.running_var, p.eps);
-  if (p.training && a.running_mean) {
-    // torch: the running variance is the unbiased one (n / (n - 1)).
-    const double unbias = n > 1 ? static_cast<double>(n) / static_cast<double>(n - 1) : NAN;
+  if (p.training && a.running_mean && n > 0) {  // torch leaves them alone on an empty batch
+    // torch: the running variance is the unbiased one (n / (n - 1)); n > 1 here.
+    const double unbias = static_cast<double>(n) / static_cast<double>(n - 1);
     for (int64_t c = 0; c < C; ++c) {
       a.running_mean[c] = static_cast<T>((1 - p.momentum) * a.running_mean[c] +
                                          p.momentum * mo.mean[c]);
