@@ -21,8 +21,9 @@ SHAPES = [
     ((2, 3, 5, 7), "NHWC"),
     ((2, 3, 40, 41), "NHWC"),  # planes past the kernels' float32 block; > 32 rows
     ((5, 19, 3, 1), "NHWC"),  # channels past one vector, with a tail
+    ((2, 3, 2, 3, 4), "NDHWC"),
 ]
-FIRST_FORMAT = {2: None, 3: "NCL", 4: "NCHW"}
+FIRST_FORMAT = {2: None, 3: "NCL", 4: "NCHW", 5: "NCDHW"}
 # (shape, channels-last data_format, channels_last): both layouts of each shape.
 LAYOUTS = [(s, f, cl) for s, f in SHAPES for cl in (False, True) if f or not cl]
 TOL = {np.float32: {"rtol": 2e-5, "atol": 2e-5}, np.float64: {"rtol": 1e-11, "atol": 1e-11}}
@@ -212,7 +213,7 @@ def test_batch_norm_gradients_by_central_differences(rng, training, shape):
 # ============================================================================ LRN
 
 LRN_SHAPES = [((2, 7, 5, 6), "NHWC"), ((2, 9, 37), "NLC"), ((1, 3, 40, 41), "NHWC"),
-              ((3, 33, 2, 3), "NHWC")]
+              ((3, 33, 2, 3), "NHWC"), ((2, 6, 2, 3, 4), "NDHWC")]
 
 
 @pytest.mark.parametrize("shape,cl_fmt", LRN_SHAPES)
@@ -345,8 +346,8 @@ ONES = np.ones(3, f32)
 def test_batch_norm_bad_inputs():
     with raises(ValueError, "input", "1-D", "[3]"):
         F.batch_norm(C3, C3, ONES)
-    with raises(ValueError, "input", "5 dimensions"):
-        F.batch_norm(np.zeros((1, 3, 1, 1, 1), f32), C3, ONES)
+    with raises(ValueError, "input", "6 dimensions"):
+        F.batch_norm(np.zeros((1, 3, 1, 1, 1, 2), f32), C3, ONES)
     with raises(ValueError, "running_mean", "[3]", "[4]"):
         F.batch_norm(X, np.zeros(4, f32), ONES)
     with raises(ValueError, "weight", "[3]", "[2]"):
@@ -421,6 +422,8 @@ def test_lrn_bad_inputs():
         F.local_response_norm(X, 2.5)
     with raises(ValueError, "input", "2-D", "[2, 3]"):
         F.local_response_norm(np.zeros((2, 3), f32), 3)
+    with raises(ValueError, "data_format", "'NC'", "'NHWC'"):
+        F.batch_norm(np.zeros((2, 3), f32), C3, ONES, data_format="NHWC")
     with raises(ValueError, "alpha", "nan"):
         F.local_response_norm(X, 3, alpha=float("nan"))
     with raises(ValueError, "grad_output", "[2, 3, 4]"):
@@ -435,3 +438,24 @@ def test_lrn_empty_batch():
     x = np.zeros((0, 4, 3, 3), np.float32)
     assert F.local_response_norm(x, 3).shape == x.shape
     assert F.local_response_norm_backward(x, x, 3, data_format="NHWC").shape == x.shape
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_volumes_with_out(rng, channels_last):
+    """5-D inputs run with their spatial axes merged; out= still receives the result."""
+    x, rm, rv, w, b = bn_data(rng, (2, 3, 2, 3, 4), np.float64)
+    fmt = "NDHWC" if channels_last else "NCDHW"
+    xl = layout(x, channels_last)
+    out = np.empty_like(xl)
+    assert F.batch_norm(xl, rm, rv, w, b, data_format=fmt, out=out) is out
+    np.testing.assert_allclose(unlayout(out, channels_last), R.batch_norm(x, rm, rv, w, b)[0],
+                               atol=1e-12)
+    gout = np.empty_like(xl)
+    gx, _, _ = F.batch_norm_backward(xl, xl, rm, rv, w, b, True, data_format=fmt, out=gout)
+    assert gx is gout
+    np.testing.assert_allclose(unlayout(gout, channels_last),
+                               R.batch_norm_backward(x, x, rm, rv, w, True)[0], atol=1e-12)
+    lout = np.empty_like(xl)
+    assert F.local_response_norm(xl, 3, data_format=fmt, out=lout) is lout
+    np.testing.assert_allclose(unlayout(lout, channels_last), R.local_response_norm(x, 3),
+                               atol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any, Optional, Sequence, Union
 
@@ -19,7 +20,7 @@ __all__ = [
 
 _NEEDS = ("input", "weight", "bias")
 # Accepted data_format values per input rank; the second is channels-last.
-_LAYOUTS = {2: ("NC", "NC"), 3: ("NCL", "NLC"), 4: ("NCHW", "NHWC")}
+_LAYOUTS = {2: ("NC",), 3: ("NCL", "NLC"), 4: ("NCHW", "NHWC"), 5: ("NCDHW", "NDHWC")}
 
 
 def _channels_last(x: np.ndarray, data_format: Optional[str], op: str) -> bool:
@@ -29,11 +30,22 @@ def _channels_last(x: np.ndarray, data_format: Optional[str], op: str) -> bool:
     if allowed is None:  # the core reports the bad rank
         return False
     if data_format not in allowed:
+        names = " or ".join(repr(a) for a in allowed)
         raise ValueError(
-            f"{op}: data_format must be None, {allowed[0]!r} or {allowed[1]!r} for a "
-            f"{x.ndim}-D input, got {data_format!r}"
+            f"{op}: data_format must be None or {names} for a {x.ndim}-D input, "
+            f"got {data_format!r}"
         )
-    return data_format == allowed[1] and x.ndim > 2
+    return len(allowed) == 2 and data_format == allowed[1]
+
+
+def _as_core(arr: Optional[np.ndarray], channels_last: bool) -> Any:
+    """A 5-D volume as 3-D, its spatial axes merged (a view): the core takes at
+    most 4 axes, and only the channel axis matters to these operators."""
+    if arr is None or arr.ndim != 5:
+        return arr
+    n, spatial = arr.shape[0], math.prod(arr.shape[1:-1] if channels_last else arr.shape[2:])
+    shape = (n, spatial, arr.shape[-1]) if channels_last else (n, arr.shape[1], spatial)
+    return arr.reshape(shape)
 
 
 def _real(value: Any, name: str, op: str) -> float:
@@ -83,8 +95,9 @@ def batch_norm(
 ) -> Union[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """Batch normalization over every axis but the channels, as torch.
 
-    input: (N, C), (N, C, L) or (N, C, H, W); channels-last (N, L, C) or
-    (N, H, W, C) with data_format='NLC' / 'NHWC'. running_mean, running_var,
+    input: (N, C), (N, C, L), (N, C, H, W) or (N, C, D, H, W); channels-last
+    (N, L, C), (N, H, W, C) or (N, D, H, W, C) with data_format='NLC' / 'NHWC'
+    / 'NDHWC'. running_mean, running_var,
     weight, bias: (C,) of the input's dtype.
 
     training=True normalizes with the batch mean and biased variance and
@@ -100,8 +113,12 @@ def batch_norm(
     w = None if weight is None else operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
     check_out(out, op, "out", x, *(a for a in (rm, rv, w, b) if a is not None))
-    p = _bn_params(training, momentum, eps, _channels_last(x, data_format, op), op)
-    return _C.batch_norm(x, rm, rv, w, b, p, bool(return_stats), out)  # type: ignore[no-any-return]
+    cl = _channels_last(x, data_format, op)
+    p = _bn_params(training, momentum, eps, cl, op)
+    res = _C.batch_norm(_as_core(x, cl), rm, rv, w, b, p, bool(return_stats), _as_core(out, cl))
+    if isinstance(res, tuple):  # return_stats
+        return (out if out is not None else res[0].reshape(x.shape)), res[1], res[2]
+    return out if out is not None else res.reshape(x.shape)
 
 
 def batch_norm_backward(
@@ -144,12 +161,16 @@ def batch_norm_backward(
     sm = None if save_mean is None else operand(save_mean, "save_mean", op)
     si = None if save_invstd is None else operand(save_invstd, "save_invstd", op)
     check_out(out, op, "out", x, gy)
-    p = _bn_params(training, 0.0, eps, _channels_last(x, data_format, op), op)
+    cl = _channels_last(x, data_format, op)
+    p = _bn_params(training, 0.0, eps, cl, op)
     need_b = "bias" in needs and bias is not None
-    return _C.batch_norm_backward(  # type: ignore[no-any-return]
-        gy, x, rm, rv, w, p, sm, si, "input" in needs, "weight" in needs and w is not None, need_b,
-        out,
+    gx, gw, gb = _C.batch_norm_backward(
+        _as_core(gy, cl), _as_core(x, cl), rm, rv, w, p, sm, si, "input" in needs,
+        "weight" in needs and w is not None, need_b, _as_core(out, cl),
     )
+    if gx is not None:
+        gx = out if out is not None else gx.reshape(x.shape)
+    return gx, gw, gb
 
 
 def _lrn_params(size: Any, alpha: Any, beta: Any, k: Any, x: np.ndarray,
@@ -177,13 +198,14 @@ def local_response_norm(
     y_c = x_c / (k + alpha / size * sum_{j in window(c)} x_j^2) ** beta, the
     window covering channels c - size//2 .. c + (size-1)//2 (missing ones 0).
 
-    input: (N, C, L) or (N, C, H, W); (N, L, C) / (N, H, W, C) with
-    data_format='NLC' / 'NHWC'. Returns y shaped as input."""
+    input: (N, C, L), (N, C, H, W) or (N, C, D, H, W); channels-last with
+    data_format='NLC' / 'NHWC' / 'NDHWC'. Returns y shaped as input."""
     op = "local_response_norm"
     x = operand(input, "input", op)
     check_out(out, op, "out", x)
     p = _lrn_params(size, alpha, beta, k, x, data_format, op)
-    return _C.local_response_norm(x, p, out)  # type: ignore[no-any-return]
+    y = _C.local_response_norm(_as_core(x, p.channels_last), p, _as_core(out, p.channels_last))
+    return out if out is not None else y.reshape(x.shape)
 
 
 def local_response_norm_backward(
@@ -203,5 +225,7 @@ def local_response_norm_backward(
     gy = operand(grad_output, "grad_output", op)
     check_out(out, op, "out", x, gy)
     p = _lrn_params(size, alpha, beta, k, x, data_format, op)
-    return _C.local_response_norm_backward(gy, x, p, out)  # type: ignore[no-any-return]
+    cl = p.channels_last
+    gx = _C.local_response_norm_backward(_as_core(gy, cl), _as_core(x, cl), p, _as_core(out, cl))
+    return out if out is not None else gx.reshape(x.shape)
 
