@@ -31,8 +31,9 @@ void plane_shifted_sums(const T* x, int64_t n, T shift, double* sum1, double* su
   using V = Vec<T>;
   constexpr int64_t L = V::lanes, block = 2 * L * kLaneRun;
   const auto k = V::set1(shift);
-  int64_t i = 0;
-  while (i + 2 * L <= n) {
+  T shifts[L];  // masked loads of it give 0 - 0 in the lanes past n
+  V::store(shifts, k);
+  for (int64_t i = 0; i < n;) {
     const int64_t e = std::min(n, i + block);
     auto s0 = V::zero(), s1 = V::zero(), q0 = V::zero(), q1 = V::zero();
     for (; i + 2 * L <= e; i += 2 * L) {
@@ -42,13 +43,13 @@ void plane_shifted_sums(const T* x, int64_t n, T shift, double* sum1, double* su
       q0 = V::fmadd(d0, d0, q0);
       q1 = V::fmadd(d1, d1, q1);
     }
+    for (; i < e; i += L) {
+      const auto d = V::sub(load_upto(x + i, e - i), load_upto(shifts, e - i));
+      s0 = V::add(s0, d);
+      q0 = V::fmadd(d, d, q0);
+    }
     *sum1 += V::sum(V::add(s0, s1));
     *sum2 += V::sum(V::add(q0, q1));
-  }
-  for (; i < n; ++i) {  // masked lanes would read 0 - shift: finish in scalars
-    const double d = static_cast<double>(x[i] - shift);
-    *sum1 += d;
-    *sum2 += d * d;
   }
 }
 
