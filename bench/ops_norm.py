@@ -22,8 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import convcore.functional as F
 import numpy as np
+
+import convcore.functional as F
 from op_bench import OpCase
 
 RESNET50_BN = [

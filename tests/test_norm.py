@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import contextlib
 
-import convcore.functional as F
 import numpy as np
 import pytest
-import ref_norm as R
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+import convcore
+import convcore.functional as F
+import ref_norm as R
+from conftest import run_isolated
 from reference import central_difference
 
 # Channels-first shapes with their channels-last data_format (None: (N, C)).
@@ -459,3 +462,26 @@ def test_volumes_with_out(rng, channels_last):
     assert F.local_response_norm(xl, 3, data_format=fmt, out=lout) is lout
     np.testing.assert_allclose(unlayout(lout, channels_last), R.local_response_norm(x, 3),
                                atol=1e-12)
+
+
+def test_thread_splits_agree(request):
+    """Per-thread float64 partials: the result does not depend on the split
+    (planes or row blocks over 2 threads vs 1) beyond rounding. Runs in a child
+    process (conftest.run_isolated), going from 2 threads to 1 once."""
+    if run_isolated(request):
+        return
+    rng = np.random.default_rng(7)
+    x, rm, rv, w, b = bn_data(rng, (5, 6, 9, 11), np.float64)
+    g = rng.standard_normal(x.shape)
+    results = []
+    for nthreads in (2, 1):
+        convcore.set_num_threads(nthreads)
+        results.append([
+            F.batch_norm(x, rm.copy(), rv.copy(), w, b, True),
+            *F.batch_norm_backward(g, x, rm, rv, w, b, True),
+            F.batch_norm(np.moveaxis(x, 1, -1), None, None, w, b, True, data_format="NHWC"),
+            F.local_response_norm(x, 5, 0.1, 0.75, 1.0),
+            F.local_response_norm_backward(g, x, 5, 0.1, 0.75, 1.0),
+        ])
+    for two, one in zip(*results):
+        np.testing.assert_allclose(two, one, rtol=1e-12, atol=1e-12)
