@@ -235,7 +235,8 @@ typename Vec<T>::reg pow_neg_beta(typename Vec<T>::reg d, double beta) {
   if (beta == 1.0) return V::div(V::set1(T(1)), d);
   T lanes[V::lanes];
   V::store(lanes, d);
-  for (T& v : lanes) v = static_cast<T>(std::pow(v, -beta));
+  const T exponent = static_cast<T>(-beta);  // powf for float
+  for (T& v : lanes) v = std::pow(v, exponent);
   return V::load(lanes);
 }
 
