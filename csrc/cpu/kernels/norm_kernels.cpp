@@ -2,6 +2,7 @@
 // Batch-norm and LRN inner loops for the ISA this file is compiled for.
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "cpu/kernels/kernels.h"
 #include "cpu/simd/vec.h"
@@ -131,42 +132,30 @@ void planes_grad_input(const T* dy, const T* x, int64_t planes, int64_t n, const
 
 // Column sums of a [rows, c] array: sum1[j] += sum_r f1, sum2[j] += sum_r f2,
 // with term(offset, j, lanes, f1 accumulator, f2 accumulator) adding the
-// vector of columns j.. of one row. Strips of NV vectors of columns,
-// kLaneRun rows long, accumulate in registers; the strip's block of rows
-// stays in cache for the next strip.
-template <class T, int NV, class Term>
-void column_strip(int64_t r0, int64_t r1, int64_t c, int64_t j0, double* sum1, double* sum2,
-                  const Term& term) {
-  using V = Vec<T>;
-  constexpr int64_t L = V::lanes;
-  const int64_t last = std::min(L, c - j0 - (NV - 1) * L);  // lanes of the last vector
-  typename V::reg a1[NV], a2[NV];
-  for (int u = 0; u < NV; ++u) a1[u] = a2[u] = V::zero();
-  for (int64_t r = r0; r < r1; ++r)
-    for (int u = 0; u < NV; ++u) {
-      const int64_t j = j0 + u * L;
-      term(r * c + j, j, u == NV - 1 ? last : L, a1[u], a2[u]);
-    }
-  T lanes1[L], lanes2[L];
-  for (int u = 0; u < NV; ++u) {
-    const int64_t j = j0 + u * L;
-    V::store(lanes1, a1[u]);
-    V::store(lanes2, a2[u]);
-    for (int64_t l = 0; l < (u == NV - 1 ? last : L); ++l) {
-      sum1[j + l] += lanes1[l];
-      sum2[j + l] += lanes2[l];
-    }
-  }
-}
-
-// One vector wide strips measured faster than four wide ones (the rows are
-// a power of two apart in the benchmark; more lines per row conflict in L1).
+// vector of columns j.. of one row. The rows stream in memory order into
+// T accumulators of one row (in L1), flushed to float64 every kLaneRun rows.
 template <class T, class Term>
 void column_sums(int64_t rows, int64_t c, double* sum1, double* sum2, const Term& term) {
-  constexpr int64_t L = Vec<T>::lanes;
+  using V = Vec<T>;
+  constexpr int64_t L = V::lanes;
+  const int64_t cp = (c + L - 1) / L * L;
+  std::vector<T> acc(2 * cp);
+  T* a1 = acc.data();
+  T* a2 = a1 + cp;
   for (int64_t r0 = 0; r0 < rows; r0 += kLaneRun) {
     const int64_t r1 = std::min(rows, r0 + kLaneRun);
-    for (int64_t j0 = 0; j0 < c; j0 += L) column_strip<T, 1>(r0, r1, c, j0, sum1, sum2, term);
+    std::fill(acc.begin(), acc.end(), T(0));
+    for (int64_t r = r0; r < r1; ++r)
+      for (int64_t j = 0; j < c; j += L) {
+        auto v1 = V::load(a1 + j), v2 = V::load(a2 + j);
+        term(r * c + j, j, std::min(L, c - j), v1, v2);
+        V::store(a1 + j, v1);
+        V::store(a2 + j, v2);
+      }
+    for (int64_t j = 0; j < c; ++j) {
+      sum1[j] += a1[j];
+      sum2[j] += a2[j];
+    }
   }
 }
 
