@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: MIT
+// linear on convcore's GEMM. Note [linear orientation]: the forward computes
+// y^T = w x^T, so that out_features is GEMM's M dimension: the bias then is
+// the GEMM's per-row epilogue, and the small batch of a fully connected
+// layer is the narrow N that the driver parallelises across M.
+#include <algorithm>
+
+#include "core/parallel.h"
+#include "cpu/gemm/gemm.h"
+#include "cpu/layers.h"
+
+namespace convcore::cpu {
+
+template <class T>
+void linear_forward(const LinearShape& s, const T* x, const T* w, const T* bias, T* y, int threads) {
+  if (s.in_features == 0) {  // an empty sum: only the bias
+    for (int64_t r = 0; r < s.rows; ++r)
+      for (int64_t o = 0; o < s.out_features; ++o) y[r * s.out_features + o] = bias ? bias[o] : T(0);
+    return;
+  }
+  const StridedB<T> xt(x, 1, s.in_features);  // B(p, j) = x[j, p]
+  GemmOperands<T> op;
+  op.m = s.out_features, op.n = s.rows, op.k = s.in_features;
+  op.a = w, op.rsa = s.in_features, op.csa = 1;
+  op.b = &xt;
+  op.c = y, op.rsc = 1, op.csc = s.out_features;
+  op.bias = bias;
+  gemm(op, threads);
+}
+
+template <class T>
+void linear_backward(const LinearShape& s, const T* gy, const T* x, const T* w, T* gx, T* gw, T* gb,
+                     int threads) {
+  const int64_t in = s.in_features, out = s.out_features;
+  if (gx) {
+    if (out == 0) std::fill(gx, gx + s.rows * in, T(0));
+    else gemm<T>(false, false, s.rows, in, out, T(1), gy, out, w, in, T(0), gx, in, threads);
+  }
+  if (gw) {
+    if (s.rows == 0) std::fill(gw, gw + out * in, T(0));
+    else gemm<T>(true, false, out, in, s.rows, T(1), gy, out, x, in, T(0), gw, in, threads);
+  }
+  if (gb) {
+    // column sums of gy, split over columns so that threads never share one
+    parallel_for(out, out * s.rows > 65536 ? threads : 1, [&](int64_t b, int64_t e, int) {
+      std::fill(gb + b, gb + e, T(0));
+      for (int64_t r = 0; r < s.rows; ++r)
+        for (int64_t o = b; o < e; ++o) gb[o] += gy[r * out + o];
+    });
+  }
+}
+
+template void linear_forward<float>(const LinearShape&, const float*, const float*, const float*,
+                                     float*, int);
+template void linear_forward<double>(const LinearShape&, const double*, const double*,
+                                     const double*, double*, int);
+template void linear_backward<float>(const LinearShape&, const float*, const float*, const float*,
+                                     float*, float*, float*, int);
+template void linear_backward<double>(const LinearShape&, const double*, const double*,
+                                      const double*, double*, double*, double*, int);
+
+}  // namespace convcore::cpu
