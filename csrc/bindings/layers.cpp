@@ -28,15 +28,16 @@ py::array reshaped(const py::array& a, const Shape& sizes) {
   return py::array(a).reshape(std::vector<py::ssize_t>(sizes.begin(), sizes.end()));
 }
 
+// Arrays of any rank are checked (dtype, layout) through such views, since
+// TensorView holds at most 4 dimensions.
 TensorView flat_view(const py::array& a, const char* op, const char* name) {
-  view_of(a, op, name);  // dtype and layout errors name the caller's array
   return view_of(reshaped(a, {static_cast<int64_t>(a.size())}), op, name);
 }
 
 // Output shaped like `like`: a new array, or out after checks.
 py::array output_like(const char* op, const char* name, const py::array& like,
                       const std::optional<py::array>& out) {
-  return output_array(op, name, view_of(like, op, "input").dtype, shape_of(like), out);
+  return output_array(op, name, flat_view(like, op, "input").dtype, shape_of(like), out);
 }
 
 // Any integer array as a C-contiguous int64 array; TypeError otherwise.
@@ -90,7 +91,6 @@ py::array activation_grad(const char* op, Activation f, const py::array& grad_ou
 // --- softmax ---
 
 TensorView softmax_view(const py::array& a, const SoftmaxShape& s, const char* op, const char* name) {
-  view_of(a, op, name);
   return view_of(reshaped(a, {s.outer, s.classes, s.inner}), op, name);
 }
 
@@ -136,7 +136,7 @@ struct CrossEntropyCall {
                    const std::optional<py::array>& weight_in, int64_t ignore_index,
                    const std::string& reduction, double label_smoothing)
       : op(name) {
-    view_of(input, op, "input");
+    flat_view(input, op, "input");
     target = int64_target(op, target_in);
     const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
     s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr);
@@ -266,7 +266,7 @@ py::array linear(const py::array& input, const py::array& weight, const std::opt
                  const std::optional<py::array>& out) {
   const char* op = "linear";
   const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
-  view_of(input, op, "input");
+  flat_view(input, op, "input");
   const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
   const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
@@ -283,7 +283,7 @@ py::tuple linear_grad(const py::array& grad_output, const py::array& input, cons
                       const std::optional<py::array>& bias, bool need_input, bool need_weight,
                       bool need_bias) {
   const char* op = "linear_backward";
-  view_of(input, op, "input");
+  flat_view(input, op, "input");
   const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
   const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
   need_bias = need_bias && bias;
@@ -291,7 +291,7 @@ py::tuple linear_grad(const py::array& grad_output, const py::array& input, cons
                    linear_output_shape(shape_of(input), s.out_features));
   const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
-  view_of(grad_output, op, "grad_output");
+  flat_view(grad_output, op, "grad_output");
   const TensorView g = view_of(reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;

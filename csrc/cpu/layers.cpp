@@ -78,13 +78,14 @@ struct CrossEntropyTerms {
   }
   // x(c) of position j of outer slice o.
   T logit(int64_t o, int64_t c, int64_t j) const { return x[(o * s.classes + c) * s.inner + j]; }
-  T loss(int64_t o, int64_t j, T lse) const {
+  // -log p_c = (max - x_c) + log_sum
+  T loss(int64_t o, int64_t j, T max, T log_sum) const {
     const int64_t t = target[o * s.inner + j];
     const T eps = static_cast<T>(p.label_smoothing);
-    T value = (1 - eps) * class_weight(t) * (lse - logit(o, t, j));
+    T value = (1 - eps) * class_weight(t) * ((max - logit(o, t, j)) + log_sum);
     if (eps > 0) {
       T smooth = 0;
-      for (int64_t c = 0; c < s.classes; ++c) smooth += class_weight(c) * (lse - logit(o, c, j));
+      for (int64_t c = 0; c < s.classes; ++c) smooth += class_weight(c) * ((max - logit(o, c, j)) + log_sum);
       value += eps / static_cast<T>(s.classes) * smooth;
     }
     return value;
@@ -147,12 +148,12 @@ void cross_entropy_forward(const SoftmaxShape& s, const T* x, const int64_t* tar
   std::vector<double> item_sums(static_cast<size_t>(items.count()), 0.0);
   for_items(items, threads, [&](int64_t i, int64_t off, int64_t j0, int64_t positions) {
     const int64_t o = i / items.runs_per_slice();
-    T lse[kColumnChunk];
-    k.logsumexp(s.classes, items.stride(), positions, x + off, lse);
+    T max[kColumnChunk], log_sum[kColumnChunk];
+    k.softmax_stats(s.classes, items.stride(), positions, x + off, max, log_sum);
     double sum = 0;
     for (int64_t j = 0; j < positions; ++j) {
       const bool skip = terms.ignored(target[o * s.inner + j0 + j]);
-      const T l = skip ? T(0) : terms.loss(o, j0 + j, lse[j]);
+      const T l = skip ? T(0) : terms.loss(o, j0 + j, max[j], log_sum[j]);
       if (per_position) loss[o * s.inner + j0 + j] = l;
       sum += l;
     }
@@ -179,15 +180,15 @@ void cross_entropy_backward(const SoftmaxShape& s, const T* g, const T* x, const
   // d loss_i / d x_c = ((1-eps) w_t + eps W / C) softmax_c - (1-eps) w_t [c == t] - eps/C w_c
   for_items(items, threads, [&](int64_t i, int64_t off, int64_t j0, int64_t positions) {
     const int64_t o = i / items.runs_per_slice();
-    T lse[kColumnChunk], coef[kColumnChunk], scale[kColumnChunk];
-    k.logsumexp(s.classes, items.stride(), positions, x + off, lse);
+    T max[kColumnChunk], log_sum[kColumnChunk], coef[kColumnChunk], scale[kColumnChunk];
+    k.softmax_stats(s.classes, items.stride(), positions, x + off, max, log_sum);
     for (int64_t j = 0; j < positions; ++j) {
       const int64_t t = target[o * s.inner + j0 + j];
       const T gi = p.reduction == Reduction::none ? g[o * s.inner + j0 + j] : uniform_scale;
       scale[j] = terms.ignored(t) ? T(0) : gi;
       coef[j] = terms.ignored(t) ? T(0) : gi * ((1 - eps) * terms.class_weight(t) + smooth * total_weight);
     }
-    k.scaled_softmax(s.classes, items.stride(), positions, x + off, lse, coef, gx + off);
+    k.scaled_softmax(s.classes, items.stride(), positions, x + off, max, log_sum, coef, gx + off);
     for (int64_t j = 0; j < positions; ++j) {
       const int64_t t = target[o * s.inner + j0 + j];
       if (terms.ignored(t)) continue;

@@ -176,15 +176,24 @@ void activation_backward(Activation f, int64_t n, const T* g, const T* x, const 
       return map3(n, g, x, y, gx, [&](auto gv, auto xv, auto) {
         return V::blend_gt(xv, zero, gv, V::mul(gv, V::mul(a, M::exp(xv))));
       });
+    // From x, the derivatives come from e = exp(-k|x|), which keeps their
+    // relative accuracy in the tails where s(1 - s) and 1 - t^2 cancel; from
+    // the saved output y, as PyTorch, with that cancellation.
     case Activation::sigmoid:
-      return map3(n, g, x, y, gx, [&](auto gv, auto xv, auto yv) {
-        const auto s = y ? yv : M::sigmoid(xv);
-        return V::mul(gv, V::mul(s, V::sub(one, s)));
+      if (y)
+        return map3(n, g, x, y, gx, [&](auto gv, auto, auto yv) { return V::mul(gv, V::mul(yv, V::sub(one, yv))); });
+      return map3(n, g, x, y, gx, [&](auto gv, auto xv, auto) {  // e / (1 + e)^2, e = exp(-|x|)
+        const auto e = M::exp(V::sub(V::zero(), V::max(xv, V::sub(V::zero(), xv))));
+        const auto d = V::add(one, e);
+        return V::mul(gv, V::div(e, V::mul(d, d)));
       });
     case Activation::tanh:
-      return map3(n, g, x, y, gx, [&](auto gv, auto xv, auto yv) {
-        const auto t = y ? yv : M::tanh(xv);
-        return V::mul(gv, V::sub(one, V::mul(t, t)));
+      if (y)
+        return map3(n, g, x, y, gx, [&](auto gv, auto, auto yv) { return V::mul(gv, V::sub(one, V::mul(yv, yv))); });
+      return map3(n, g, x, y, gx, [&](auto gv, auto xv, auto) {  // 4e / (1 + e)^2, e = exp(-2|x|)
+        const auto e = M::exp(V::mul(V::set1(T(-2)), V::max(xv, V::sub(V::zero(), xv))));
+        const auto d = V::add(one, e);
+        return V::mul(gv, V::div(V::mul(V::set1(T(4)), e), V::mul(d, d)));
       });
   }
 }
@@ -253,9 +262,9 @@ void softmax_forward(bool log, int64_t c, int64_t stride, int64_t positions, con
   if (stride == 1) {
     T m, s;
     row_stats(c, x, m, s, log ? nullptr : y);
-    if (log) {
-      const auto shift = V::set1(m + std::log(s));
-      map1(c, x, y, [&](auto v) { return V::sub(v, shift); });
+    if (log) {  // (x - max) - log(sum): max + log(sum) would round at the scale of max
+      const auto mv = V::set1(m), ls = V::set1(std::log(s));
+      map1(c, x, y, [&](auto v) { return V::sub(V::sub(v, mv), ls); });
     } else {
       const auto inv = V::set1(T(1) / s);
       map1(c, y, y, [&](auto v) { return V::mul(v, inv); });
@@ -270,14 +279,16 @@ void softmax_forward(bool log, int64_t c, int64_t stride, int64_t positions, con
     column_stats(c, stride, count, xb, m, s, log ? nullptr : yb);
     for_each_vector<T>(count, [&](int64_t j, int64_t k) {
       const auto sv = load_some(s + j, k);
-      // log: the shift max + log(sum); softmax: 1 / sum
-      store_some(s + j, log ? V::add(load_some(m + j, k), M::log(sv)) : V::div(V::set1(T(1)), sv), k);
+      store_some(s + j, log ? M::log(sv) : V::div(V::set1(T(1)), sv), k);
     });
     for (int64_t cls = 0; cls < c; ++cls)
       for_each_vector<T>(count, [&](int64_t j, int64_t k) {
         const int64_t at = cls * stride + j;
         const auto sv = load_some(s + j, k);
-        store_some(yb + at, log ? V::sub(load_some(xb + at, k), sv) : V::mul(load_some(yb + at, k), sv), k);
+        store_some(yb + at,
+                   log ? V::sub(V::sub(load_some(xb + at, k), load_some(m + j, k)), sv)
+                       : V::mul(load_some(yb + at, k), sv),
+                   k);
       });
   }
 }
@@ -327,38 +338,41 @@ void softmax_backward(bool log, int64_t c, int64_t stride, int64_t positions, co
 }
 
 template <class T>
-void logsumexp(int64_t c, int64_t stride, int64_t positions, const T* x, T* lse) {
+void softmax_stats(int64_t c, int64_t stride, int64_t positions, const T* x, T* max, T* log_sum) {
   using V = Vec<T>;
   if (stride == 1) {
-    T m, s;
-    row_stats(c, x, m, s, static_cast<T*>(nullptr));
-    lse[0] = m + std::log(s);
+    T s;
+    row_stats(c, x, max[0], s, static_cast<T*>(nullptr));
+    log_sum[0] = std::log(s);
     return;
   }
-  alignas(64) T m[kBlock], s[kBlock];
+  alignas(64) T s[kBlock];
   for (int64_t j0 = 0; j0 < positions; j0 += kBlock) {
     const int64_t count = std::min(kBlock, positions - j0);
-    column_stats(c, stride, count, x + j0, m, s, static_cast<T*>(nullptr));
+    column_stats(c, stride, count, x + j0, max + j0, s, static_cast<T*>(nullptr));
     for_each_vector<T>(count, [&](int64_t j, int64_t k) {
-      store_some(lse + j0 + j, V::add(load_some(m + j, k), Math<T>::log(load_some(s + j, k))), k);
+      store_some(log_sum + j0 + j, Math<T>::log(load_some(s + j, k)), k);
     });
   }
 }
 
 template <class T>
-void scaled_softmax(int64_t c, int64_t stride, int64_t positions, const T* x, const T* lse,
-                    const T* coef, T* gx) {
+void scaled_softmax(int64_t c, int64_t stride, int64_t positions, const T* x, const T* max,
+                    const T* log_sum, const T* coef, T* gx) {
   using V = Vec<T>;
+  auto term = [](auto xv, auto mv, auto lv, auto av) {
+    return V::mul(av, Math<T>::exp(V::sub(V::sub(xv, mv), lv)));
+  };
   if (stride == 1) {
-    const auto l = V::set1(lse[0]), a = V::set1(coef[0]);
-    map1(c, x, gx, [&](auto v) { return V::mul(a, Math<T>::exp(V::sub(v, l))); });
+    const auto m = V::set1(max[0]), l = V::set1(log_sum[0]), a = V::set1(coef[0]);
+    map1(c, x, gx, [&](auto v) { return term(v, m, l, a); });
     return;
   }
   for (int64_t cls = 0; cls < c; ++cls)
     for_each_vector<T>(positions, [&](int64_t j, int64_t k) {
       const int64_t at = cls * stride + j;
-      const auto e = Math<T>::exp(V::sub(load_some(x + at, k), load_some(lse + j, k)));
-      store_some(gx + at, V::mul(load_some(coef + j, k), e), k);
+      store_some(gx + at, term(load_some(x + at, k), load_some(max + j, k), load_some(log_sum + j, k),
+                               load_some(coef + j, k)), k);
     });
 }
 
@@ -401,7 +415,7 @@ EltwiseKernels<T> eltwise_kernels() {
   k.activation_backward = activation_backward<T>;
   k.softmax_forward = softmax_forward<T>;
   k.softmax_backward = softmax_backward<T>;
-  k.logsumexp = logsumexp<T>;
+  k.softmax_stats = softmax_stats<T>;
   k.scaled_softmax = scaled_softmax<T>;
   k.squared_error = squared_error<T>;
   k.squared_error_backward = squared_error_backward<T>;

@@ -28,11 +28,14 @@ struct EltwiseKernels {
   // log_softmax gx = g - exp(y) * sum_k g. gx may be y or g.
   void (*softmax_backward)(bool log, int64_t c, int64_t stride, int64_t positions, const T* g,
                            const T* y, T* gx) = nullptr;
-  // lse[j] = log sum_k exp(x(k, j)), max-subtracted.
-  void (*logsumexp)(int64_t c, int64_t stride, int64_t positions, const T* x, T* lse) = nullptr;
-  // gx(k, j) = coef[j] * exp(x(k, j) - lse[j]).
-  void (*scaled_softmax)(int64_t c, int64_t stride, int64_t positions, const T* x, const T* lse,
-                         const T* coef, T* gx) = nullptr;
+  // max[j] = max_k x(k, j), log_sum[j] = log sum_k exp(x(k, j) - max[j]): the
+  // log-sum-exp in two parts, so that x - lse = (x - max) - log_sum keeps the
+  // precision that rounding max + log_sum at the scale of max would lose.
+  void (*softmax_stats)(int64_t c, int64_t stride, int64_t positions, const T* x, T* max,
+                        T* log_sum) = nullptr;
+  // gx(k, j) = coef[j] * exp((x(k, j) - max[j]) - log_sum[j]).
+  void (*scaled_softmax)(int64_t c, int64_t stride, int64_t positions, const T* x, const T* max,
+                         const T* log_sum, const T* coef, T* gx) = nullptr;
   // Returns sum_i (x[i] - t[i])^2; writes the terms to out unless it is null.
   T (*squared_error)(int64_t n, const T* x, const T* t, T* out) = nullptr;
   // gx[i] = scale * (x[i] - t[i]) * (g ? g[i] : 1).
