@@ -124,7 +124,8 @@ def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", l
         return loss[0] if squeeze else loss
     if reduction == "sum":
         return np.array(loss.sum())
-    return np.array(loss.sum() / denom)
+    with np.errstate(invalid="ignore"):  # every position ignored: nan, as PyTorch
+        return np.array(loss.sum() / denom)
 
 
 def mse(x, t, reduction="mean"):
