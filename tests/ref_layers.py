@@ -141,6 +141,6 @@ def linear(x, w, b: Optional[np.ndarray] = None):
 def linear_grad(g, x, w):
     g, x, w = _f64(g), _f64(x), _f64(w)
     gx = np.einsum("...o,oi->...i", g, w)
-    gw = np.einsum("...o,...i->oi", g, x)
+    gw = np.einsum("ro,ri->oi", g.reshape(-1, w.shape[0]), x.reshape(-1, w.shape[1]))
     gb = g.reshape(-1, w.shape[0]).sum(axis=0)
     return gx, gw, gb
