@@ -67,7 +67,7 @@ def _backward(
     g = operand(grad_output, "grad_output", op)
     x = operand(input, "input", op)
     y = None if output is None else operand(output, "output", op)
-    check_out(out, op, "out", g, x, y)
+    check_out(out, op, "out", *[a for a in (g, x, y) if a is not None])
     return getattr(_C, op)(g, x, float(param), y, out)
 
 
@@ -158,7 +158,7 @@ def _softmax_backward(
     g = operand(grad_output, "grad_output", op)
     x = operand(input, "input", op)
     y = None if output is None else operand(output, "output", op)
-    check_out(out, op, "out", g, x, y)
+    check_out(out, op, "out", *[a for a in (g, x, y) if a is not None])
     return getattr(_C, op)(g, x, _dim(dim, op), y, out)
 
 

@@ -20,7 +20,7 @@ def linear(input: Any, weight: Any, bias: Any = None, *, out: Optional[np.ndarra
     op = "linear"
     x, w = operand(input, "input", op), operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
-    check_out(out, op, "out", x, w, b)
+    check_out(out, op, "out", *[a for a in (x, w, b) if a is not None])
     return _C.linear(x, w, b, out)
 
 
