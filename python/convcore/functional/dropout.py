@@ -8,7 +8,7 @@ convcore's global generator, which ``manual_seed`` resets.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Union
+from typing import Any, Optional, Union, cast
 
 import numpy as np
 
@@ -97,7 +97,7 @@ def dropout_backward(
         raise ValueError(f"{op}: grad_output has shape {g.shape} but input has shape {x.shape}; they must be equal")
     check_out(out, op, "out", g)
     if not training:
-        return _C.dropout(g, prob, 0, False, False, False, out)
+        return cast(np.ndarray, _C.dropout(g, prob, 0, False, False, False, out))
     if mask is None and seed is None:
         raise ValueError(
             f"{op}: training mode needs the forward's mask= (dropout(..., return_mask=True)) or its seed="
