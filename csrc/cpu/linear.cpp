@@ -2,8 +2,11 @@
 // linear on convcore's GEMM. Note [linear orientation]: the forward computes
 // y^T = w x^T, so that out_features is GEMM's M dimension: the bias then is
 // the GEMM's per-row epilogue, and the small batch of a fully connected
-// layer is the narrow N that the driver parallelises across M.
+// layer is the narrow N that the driver parallelises across M. y^T lands in
+// a contiguous scratch and is transposed into y: the GEMM is several times
+// slower writing a C with non-unit column stride directly.
 #include <algorithm>
+#include <vector>
 
 #include "core/parallel.h"
 #include "cpu/gemm/gemm.h"
@@ -19,13 +22,17 @@ void linear_forward(const LinearShape& s, const T* x, const T* w, const T* bias,
     return;
   }
   const StridedB<T> xt(x, 1, s.in_features);  // B(p, j) = x[j, p]
+  std::vector<T> yt(static_cast<size_t>(s.rows == 1 ? 0 : s.out_features * s.rows));
   GemmOperands<T> op;
   op.m = s.out_features, op.n = s.rows, op.k = s.in_features;
   op.a = w, op.rsa = s.in_features, op.csa = 1;
   op.b = &xt;
-  op.c = y, op.rsc = 1, op.csc = s.out_features;
+  op.c = s.rows == 1 ? y : yt.data(), op.rsc = s.rows, op.csc = 1;
   op.bias = bias;
   gemm(op, threads);
+  if (s.rows == 1) return;  // y^T is y
+  for (int64_t r = 0; r < s.rows; ++r)
+    for (int64_t o = 0; o < s.out_features; ++o) y[r * s.out_features + o] = yt[o * s.rows + r];
 }
 
 template <class T>

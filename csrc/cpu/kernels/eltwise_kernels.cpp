@@ -200,9 +200,9 @@ void activation_backward(Activation f, int64_t n, const T* g, const T* x, const 
 
 // Note [softmax layouts]: a contiguous row (stride 1) is vectorised along the
 // classes; a strided slice is vectorised along positions, a block of them at a
-// time so that each pass over the classes reads whole cache lines and the
-// per-position statistics stay in L1.
-constexpr int64_t kBlock = 256;
+// time, class row by class row: each pass streams contiguous runs of a row
+// and the per-position statistics (4 KiB each) stay in L1.
+constexpr int64_t kBlock = 1024;
 
 // Per-position max and sum of exp(x - max) over the classes of a block of
 // positions (count <= kBlock): m and s hold them afterwards. With y, the
@@ -211,13 +211,13 @@ template <class T>
 void column_stats(int64_t c, int64_t stride, int64_t count, const T* x, T* m, T* s, T* y) {
   using V = Vec<T>;
   constexpr int L = V::lanes;
-  for (int64_t j = 0; j < count; j += L) {
-    const int64_t k = std::min<int64_t>(L, count - j);
-    auto mx = load_some(x + j, k);
-    for (int64_t cls = 1; cls < c; ++cls) mx = V::max(mx, load_some(x + cls * stride + j, k));
-    store_some(m + j, mx, k);
-    store_some(s + j, V::zero(), k);
-  }
+  std::copy(x, x + count, m);
+  std::fill(s, s + count, T(0));
+  for (int64_t cls = 1; cls < c; ++cls)
+    for (int64_t j = 0; j < count; j += L) {
+      const int64_t k = std::min<int64_t>(L, count - j);
+      store_some(m + j, V::max(load_some(m + j, k), load_some(x + cls * stride + j, k)), k);
+    }
   for (int64_t cls = 0; cls < c; ++cls)
     for (int64_t j = 0; j < count; j += L) {
       const int64_t k = std::min<int64_t>(L, count - j);
@@ -321,14 +321,12 @@ void softmax_backward(bool log, int64_t c, int64_t stride, int64_t positions, co
   alignas(64) T dot[kBlock];
   for (int64_t j0 = 0; j0 < positions; j0 += kBlock) {
     const int64_t count = std::min(kBlock, positions - j0);
-    for_each_vector<T>(count, [&](int64_t j, int64_t k) {
-      auto acc = V::zero();
-      for (int64_t cls = 0; cls < c; ++cls) {
+    std::fill(dot, dot + count, T(0));
+    for (int64_t cls = 0; cls < c; ++cls)
+      for_each_vector<T>(count, [&](int64_t j, int64_t k) {
         const int64_t at = j0 + cls * stride + j;
-        acc = V::add(acc, term(load_some(g + at, k), load_some(y + at, k)));
-      }
-      store_some(dot + j, acc, k);
-    });
+        store_some(dot + j, V::add(load_some(dot + j, k), term(load_some(g + at, k), load_some(y + at, k))), k);
+      });
     for (int64_t cls = 0; cls < c; ++cls)
       for_each_vector<T>(count, [&](int64_t j, int64_t k) {
         const int64_t at = j0 + cls * stride + j;
