@@ -271,3 +271,25 @@ def test_empty_arrays():
     assert F.softmax(x, 1).shape == (0, 5)
     assert F.softmax(np.zeros((3, 0)), 1).shape == (3, 0)
     assert F.tanh_backward(x, x).shape == (0, 5)
+
+
+@pytest.mark.parametrize("dim", (0, 1))
+def test_nan_propagates_through_softmax(isa, dim):
+    x = np.ones((18, 18), np.float32)
+    x[3, 3] = np.nan
+    for fn in (F.softmax, F.log_softmax):
+        y = fn(x, dim)
+        bad = np.zeros((18, 18), bool)
+        if dim == 1:
+            bad[3, :] = True
+        else:
+            bad[:, 3] = True
+        assert np.isnan(y[bad]).all() and not np.isnan(y[~bad]).any()
+
+
+def test_nan_and_inf_through_activations(isa):
+    x = np.array([np.nan, np.inf, -np.inf], np.float32)
+    np.testing.assert_array_equal(F.sigmoid(x), [np.nan, 1, 0])
+    np.testing.assert_array_equal(F.tanh(x), [np.nan, 1, -1])
+    np.testing.assert_array_equal(F.elu(x), [np.nan, np.inf, -1])
+    np.testing.assert_array_equal(F.leaky_relu(x, 0.5), [np.nan, np.inf, -np.inf])
