@@ -33,6 +33,13 @@ template <> struct ExpConst<double> {
 };
 
 template <class T>
+constexpr T inv_factorial(int k) {
+  T f = 1;
+  for (int i = 2; i <= k; ++i) f *= static_cast<T>(i);
+  return T(1) / f;
+}
+
+template <class T>
 struct Math {
   using V = Vec<T>;
   using reg = typename V::reg;
@@ -44,14 +51,9 @@ struct Math {
     const reg n = V::round(V::mul(xc, V::set1(K::log2e)));
     reg r = V::fmadd(n, V::set1(-K::ln2_hi), xc);
     r = V::fmadd(n, V::set1(-K::ln2_lo), r);
-    // p = r + r^2/2! + ... + r^degree/degree!, by Horner from the top.
-    T fact = 1;
-    for (int k = 2; k <= K::degree; ++k) fact *= k;
-    reg q = V::set1(T(1) / fact);
-    for (int k = K::degree - 1; k >= 1; --k) {
-      fact /= (k + 1);
-      q = V::fmadd(q, r, V::set1(T(1) / fact));
-    }
+    // p = r (1 + r/2! + ... + r^(degree-1)/degree!), by Horner from the top.
+    reg q = V::set1(inv_factorial<T>(K::degree));
+    for (int k = K::degree - 1; k >= 1; --k) q = V::fmadd(q, r, V::set1(inv_factorial<T>(k)));
     p = V::mul(q, r);
     scale = V::pow2(n);
   }
