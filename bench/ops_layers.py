@@ -135,8 +135,8 @@ def _dropout_cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
     _, mask = F.dropout(x, 0.5, seed=1, return_mask=True)
     tmask = torch.from_numpy(mask)
     es = x.itemsize
-    fwd_check = lambda: (F.dropout(x, 0.5, seed=1, out=y), np.where(mask, x * dtype.type(2), 0))  # noqa: E731
-    bwd_check = lambda: (F.dropout_backward(g, x, 0.5, mask=mask), np.where(mask, g * dtype.type(2), 0))  # noqa: E731
+    fwd_check = lambda: (F.dropout(x, 0.5, seed=1, out=y), np.where(mask, x * dtype.type(2), 0))
+    bwd_check = lambda: (F.dropout_backward(g, x, 0.5, mask=mask), np.where(mask, g * dtype.type(2), 0))
     return [
         OpCase("dropout p=0.5 (+mask)", "vgg16_fc6", "fwd",
                lambda: F.dropout(x, 0.5, seed=1, return_mask=True, out=y),

@@ -179,7 +179,7 @@ def test_mse_gradient_by_central_differences(rng):
     x, t = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
     for reduction in REDUCTIONS:
         g = rng.standard_normal((3, 4)) if reduction == "none" else np.array(1.3)
-        fd = central_difference(lambda v: float((F.mse_loss(v, t, reduction) * g).sum()), x)
+        fd = central_difference(lambda v, g=g, r=reduction: float((F.mse_loss(v, t, r) * g).sum()), x)
         np.testing.assert_allclose(F.mse_loss_backward(g, x, t, reduction), fd, rtol=1e-6, atol=1e-8)
 
 
