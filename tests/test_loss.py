@@ -201,3 +201,24 @@ def test_mse_errors():
         F.mse_loss_backward(np.ones(2), np.ones(3), np.ones(3), "none")
     with pytest.raises(ValueError, match=r"grad_output has 3 elements, expected 1"):
         F.mse_loss_backward(np.ones(3), np.ones(3), np.ones(3), "mean")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("fmt,perm", (("NHWC", (0, 2, 3, 1)), ("NLC", (0, 2, 1))))
+def test_cross_entropy_channels_last(rng, reduction, fmt, perm):
+    shape = (2, 5, 3, 4) if fmt == "NHWC" else (2, 5, 7)
+    x = rng.standard_normal(shape)
+    t = make_target(rng, (shape[0],) + shape[2:], 5, ignore=-100)
+    w = rng.uniform(0.5, 2, 5)
+    kw = dict(weight=w, reduction=reduction, label_smoothing=0.1)
+    xl = np.ascontiguousarray(x.transpose(perm))
+    np.testing.assert_allclose(F.cross_entropy(xl, t, **kw, data_format=fmt), F.cross_entropy(x, t, **kw),
+                               rtol=1e-12)
+    g = rng.standard_normal(t.shape) if reduction == "none" else np.array(1.1)
+    np.testing.assert_allclose(F.cross_entropy_backward(g, xl, t, **kw, data_format=fmt),
+                               F.cross_entropy_backward(g, x, t, **kw).transpose(perm), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"expected \(2, 5, 3\) for channels-last input|"
+                                         r"expected \(2, 5\) for channels-last input"):
+        F.cross_entropy(x, t, data_format=fmt)
+    with pytest.raises(ValueError, match="data_format must be one of"):
+        F.cross_entropy(x, t, data_format="NWC")

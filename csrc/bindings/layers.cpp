@@ -134,12 +134,13 @@ struct CrossEntropyCall {
 
   CrossEntropyCall(const char* name, const py::array& input, const py::array& target_in,
                    const std::optional<py::array>& weight_in, int64_t ignore_index,
-                   const std::string& reduction, double label_smoothing)
+                   const std::string& reduction, double label_smoothing, bool channels_last)
       : op(name) {
     flat_view(input, op, "input");
     target = int64_target(op, target_in);
     const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
-    s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr);
+    s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr,
+                            channels_last);
     p = {ignore_index, parse_reduction(op, reduction), label_smoothing};
     check_label_smoothing(op, label_smoothing);
     logits = view_of(reshaped(input, {s.outer, s.classes, s.inner}), op, "input");
@@ -151,9 +152,9 @@ struct CrossEntropyCall {
 
 py::array cross_entropy(const py::array& input, const py::array& target,
                         const std::optional<py::array>& weight, int64_t ignore_index,
-                        const std::string& reduction, double label_smoothing) {
+                        const std::string& reduction, double label_smoothing, bool channels_last) {
   const CrossEntropyCall c("cross_entropy", input, target, weight, ignore_index, reduction,
-                           label_smoothing);
+                           label_smoothing, channels_last);
   py::array loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt);
   const TensorView lv = flat_view(loss, c.op, "output");
   py::gil_scoped_release release;
@@ -164,9 +165,10 @@ py::array cross_entropy(const py::array& input, const py::array& target,
 py::array cross_entropy_grad(const py::array& grad_output, const py::array& input,
                              const py::array& target, const std::optional<py::array>& weight,
                              int64_t ignore_index, const std::string& reduction,
-                             double label_smoothing, const std::optional<py::array>& out) {
+                             double label_smoothing, bool channels_last,
+                             const std::optional<py::array>& out) {
   const CrossEntropyCall c("cross_entropy_backward", input, target, weight, ignore_index, reduction,
-                           label_smoothing);
+                           label_smoothing, channels_last);
   CC_CHECK_ARG(shape_of(grad_output) == c.loss_shape() ||
                    (c.p.reduction != Reduction::none && grad_output.size() == 1),
                c.op, ": grad_output has shape ", shape_string(shape_of(grad_output)),
@@ -364,10 +366,11 @@ void bind_layers(py::module_& m) {
           py::arg("out") = py::none());
   }
   m.def("cross_entropy", &cross_entropy, py::arg("input"), py::arg("target"), py::arg("weight"),
-        py::arg("ignore_index"), py::arg("reduction"), py::arg("label_smoothing"));
+        py::arg("ignore_index"), py::arg("reduction"), py::arg("label_smoothing"),
+        py::arg("channels_last") = false);
   m.def("cross_entropy_backward", &cross_entropy_grad, py::arg("grad_output"), py::arg("input"),
         py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
-        py::arg("label_smoothing"), py::arg("out") = py::none());
+        py::arg("label_smoothing"), py::arg("channels_last") = false, py::arg("out") = py::none());
   m.def("mse_loss", &mse_loss, py::arg("input"), py::arg("target"), py::arg("reduction"));
   m.def("mse_loss_backward", &mse_loss_grad, py::arg("grad_output"), py::arg("input"),
         py::arg("target"), py::arg("reduction"), py::arg("out") = py::none());

@@ -42,7 +42,7 @@ SoftmaxShape softmax_shape(const std::string& op, const std::vector<int64_t>& si
 
 SoftmaxShape cross_entropy_shape(const std::string& op, const std::vector<int64_t>& logits,
                                  const std::vector<int64_t>& target,
-                                 const std::vector<int64_t>* weight) {
+                                 const std::vector<int64_t>* weight, bool channels_last) {
   CC_CHECK_ARG(!logits.empty(), op, ": input must have at least 1 dimension (C,) or (N, C, ...), got shape ",
                shape_string(logits));
   SoftmaxShape s;
@@ -50,6 +50,11 @@ SoftmaxShape cross_entropy_shape(const std::string& op, const std::vector<int64_
     CC_CHECK_ARG(target.empty(), op, ": an unbatched input of shape ", shape_string(logits),
                  " needs a 0-d target, got shape ", shape_string(target));
     s.classes = logits[0];
+  } else if (channels_last && logits.size() > 2) {
+    const std::vector<int64_t> expect(logits.begin(), logits.end() - 1);
+    CC_CHECK_ARG(target == expect, op, ": target has shape ", shape_string(target), ", expected ",
+                 shape_string(expect), " for channels-last input of shape ", shape_string(logits));
+    s = {product(expect.begin(), expect.end()), logits.back(), 1};
   } else {
     std::vector<int64_t> expect{logits[0]};
     expect.insert(expect.end(), logits.begin() + 2, logits.end());

@@ -28,10 +28,11 @@ struct CrossEntropyParams {
 };
 
 // logits (C,) with a 0-d target, or (N, C, d1, ...) with target (N, d1, ...):
-// [batch, classes, inner]; weight (C,) when has_weight.
+// [batch, classes, inner]; channels_last: logits (N, d1, ..., C) with target
+// (N, d1, ...): [N*d1*..., classes, 1]. weight (C,) unless null.
 SoftmaxShape cross_entropy_shape(const std::string& op, const std::vector<int64_t>& logits,
                                  const std::vector<int64_t>& target,
-                                 const std::vector<int64_t>* weight);
+                                 const std::vector<int64_t>* weight, bool channels_last);
 void check_label_smoothing(const std::string& op, double label_smoothing);
 
 // Both shapes equal; ArgumentError naming both otherwise.

@@ -29,6 +29,15 @@ def _reduction(reduction: Any, op: str) -> str:
     return reduction
 
 
+_LAYOUTS = {"NCHW": False, "NCL": False, "NHWC": True, "NLC": True}
+
+
+def _channels_last(data_format: Any, op: str) -> bool:
+    if data_format not in _LAYOUTS:
+        raise ValueError(f"{op}: data_format must be one of {tuple(_LAYOUTS)}, got {data_format!r}")
+    return _LAYOUTS[data_format]
+
+
 def _ignore_index(ignore_index: Any, op: str) -> int:
     if not is_int(ignore_index):
         raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
@@ -42,6 +51,8 @@ def cross_entropy(
     ignore_index: int = -100,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
+    *,
+    data_format: str = "NCHW",
 ) -> np.ndarray:
     """Cross-entropy of logits against class indices, as torch.nn.functional.cross_entropy.
 
@@ -52,12 +63,13 @@ def cross_entropy(
     the targets' weights over the positions not ignored. label_smoothing eps
     mixes in the uniform distribution: (1 - eps) * nll + eps / C * sum_c w_c * (-log p_c).
     Computed as log-sum-exp (max-subtracted) minus the target logit.
+    data_format 'NHWC' / 'NLC': dense logits with the classes last, (N, d1, ..., C).
     """
     op = "cross_entropy"
     x = operand(input, "input", op)
     return _C.cross_entropy(
         x, _target(target, op), _weight(weight, op), _ignore_index(ignore_index, op),
-        _reduction(reduction, op), float(label_smoothing),
+        _reduction(reduction, op), float(label_smoothing), _channels_last(data_format, op),
     )
 
 
@@ -70,6 +82,7 @@ def cross_entropy_backward(
     reduction: str = "mean",
     label_smoothing: float = 0.0,
     *,
+    data_format: str = "NCHW",
     out: Optional[np.ndarray] = None,
 ) -> np.ndarray:
     """Gradient of cross_entropy with respect to input (the logits), shaped like input.
@@ -80,7 +93,7 @@ def cross_entropy_backward(
     check_out(out, op, "out", g, x)
     return _C.cross_entropy_backward(
         g, x, _target(target, op), _weight(weight, op), _ignore_index(ignore_index, op),
-        _reduction(reduction, op), float(label_smoothing), out,
+        _reduction(reduction, op), float(label_smoothing), _channels_last(data_format, op), out,
     )
 
 
