@@ -12,8 +12,10 @@ from reference import central_difference
 import convcore.functional as F
 
 DTYPES = (np.float32, np.float64)
-# input shape, out_features: 1-D input, batches, leading axes, tails of every tile
-CASES = (((7,), 4), ((5, 7), 4), ((2, 3, 33), 17), ((16, 300), 65), ((1, 2, 3, 4, 9), 3), ((129, 8), 1))
+# input shape, out_features: 1-D input, batches, leading axes, tails of every tile;
+# up to 32 rows run as row dot products (several k-runs past 2048), more on the GEMM
+CASES = (((7,), 4), ((5, 7), 4), ((2, 3, 33), 17), ((16, 300), 65), ((1, 2, 3, 4, 9), 3), ((7, 4500), 6),
+         ((33, 50), 9), ((129, 8), 1))
 
 
 def assert_gemm_close(got, expect, bound_terms, k, dtype):

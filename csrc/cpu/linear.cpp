@@ -10,9 +10,38 @@
 
 #include "core/parallel.h"
 #include "cpu/gemm/gemm.h"
+#include "cpu/kernels/kernels.h"
 #include "cpu/layers.h"
 
 namespace convcore::cpu {
+namespace {
+
+// Note [small-batch linear]: with a handful of rows, the packed GEMM spends
+// its time packing w (each weight is used only `rows` times) and runs
+// mostly-empty register tiles; dot products of x's rows with w's rows
+// (kernels' dot_rows) read w once, straight from memory, while a k-run of
+// x stays in L2.
+constexpr int64_t kSmallBatch = 32;
+constexpr int64_t kDotRun = 2048;
+
+template <class T>
+void linear_small_batch(const LinearShape& s, const T* x, const T* w, const T* bias, T* y,
+                        int threads) {
+  const auto& k = kernels().eltwise<T>();
+  const int64_t in = s.in_features, out = s.out_features;
+  const int64_t tiles = (out + 3) / 4;  // dot_rows' tile is 4 outputs wide
+  const bool parallel = s.rows * in * out > (int64_t{1} << 18);
+  parallel_for(tiles, parallel ? threads : 1, [&](int64_t b, int64_t e, int) {
+    const int64_t o0 = b * 4, o1 = std::min(out, e * 4);
+    for (int64_t p0 = 0; p0 < in; p0 += kDotRun)
+      k.dot_rows(s.rows, o1 - o0, std::min(kDotRun, in - p0), x + p0, in, w + o0 * in + p0, in,
+                 y + o0, out, p0 > 0);
+    for (int64_t r = 0; bias && r < s.rows; ++r)
+      for (int64_t o = o0; o < o1; ++o) y[r * out + o] += bias[o];
+  });
+}
+
+}  // namespace
 
 template <class T>
 void linear_forward(const LinearShape& s, const T* x, const T* w, const T* bias, T* y, int threads) {
@@ -21,6 +50,7 @@ void linear_forward(const LinearShape& s, const T* x, const T* w, const T* bias,
       for (int64_t o = 0; o < s.out_features; ++o) y[r * s.out_features + o] = bias ? bias[o] : T(0);
     return;
   }
+  if (s.rows <= kSmallBatch) return linear_small_batch(s, x, w, bias, y, threads);
   const StridedB<T> xt(x, 1, s.in_features);  // B(p, j) = x[j, p]
   std::vector<T> yt(static_cast<size_t>(s.rows == 1 ? 0 : s.out_features * s.rows));
   GemmOperands<T> op;

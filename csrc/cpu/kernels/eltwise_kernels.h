@@ -41,6 +41,11 @@ struct EltwiseKernels {
   // gx[i] = scale * (x[i] - t[i]) * (g ? g[i] : 1).
   void (*squared_error_backward)(int64_t n, const T* g, const T* x, const T* t, T scale,
                                  T* gx) = nullptr;
+  // Dot products of rows (a small-batch linear layer, no packing):
+  // y[r*ldy + o] (+ y[r*ldy + o] when accumulate) = sum_{p < k} x[r*ldx + p] * w[o*ldw + p]
+  // for r < rows, o < outs.
+  void (*dot_rows)(int64_t rows, int64_t outs, int64_t k, const T* x, int64_t ldx, const T* w,
+                   int64_t ldw, T* y, int64_t ldy, bool accumulate) = nullptr;
   // y[i] = keep[i] ? x[i] * scale : 0. y may be x.
   void (*masked_scale)(int64_t n, const T* x, const uint8_t* keep, T scale, T* y) = nullptr;
 };
