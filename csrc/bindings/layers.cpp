@@ -1,8 +1,388 @@
 // SPDX-License-Identifier: MIT
+// Bindings of the layer operators. Arrays of any rank are reshaped (views of
+// C-contiguous arrays, no copies) into the flat / [outer, C, inner] / [rows,
+// features] forms the core works on; shapes are validated by ops/layers_params.
+#include <pybind11/stl.h>
+
+#include <cstring>
+
 #include "bindings/arrays.h"
+#include "core/error.h"
+#include "dispatch/layers.h"
 
 namespace convcore::bindings {
+namespace {
 
-void bind_layers(py::module_& m) { (void)m; }
+using Shape = std::vector<int64_t>;
+
+Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t v : s) n *= v;
+  return n;
+}
+
+// a viewed with `sizes` (same number of elements, C-contiguous: no copy).
+py::array reshaped(const py::array& a, const Shape& sizes) {
+  return py::array(a).reshape(std::vector<py::ssize_t>(sizes.begin(), sizes.end()));
+}
+
+// Arrays of any rank are checked (dtype, layout) through such views, since
+// TensorView holds at most 4 dimensions.
+TensorView flat_view(const py::array& a, const char* op, const char* name) {
+  return view_of(reshaped(a, {static_cast<int64_t>(a.size())}), op, name);
+}
+
+// Output shaped like `like`: a new array, or out after checks.
+py::array output_like(const char* op, const char* name, const py::array& like,
+                      const std::optional<py::array>& out) {
+  return output_array(op, name, flat_view(like, op, "input").dtype, shape_of(like), out);
+}
+
+// Any integer array as a C-contiguous int64 array; TypeError otherwise.
+py::array int64_target(const char* op, const py::array& target) {
+  const char kind = target.dtype().kind();
+  if (kind != 'i' && kind != 'u')
+    throw_dtype_error(op, ": target has dtype ", std::string(py::str(target.dtype())),
+                      "; expected an integer dtype (class indices)");
+  return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(target);
+}
+
+std::optional<TensorView> optional_view(const std::optional<py::array>& a, const char* op,
+                                        const char* name) {
+  if (!a) return std::nullopt;
+  return view_of(*a, op, name);
+}
+
+template <class V>
+const V* ptr_or_null(const std::optional<V>& v) {
+  return v ? &*v : nullptr;
+}
+
+// --- activations ---
+
+py::array activation(const char* op, Activation f, const py::array& input, double param, bool inplace,
+                     const std::optional<py::array>& out) {
+  const TensorView x = flat_view(input, op, "input");
+  py::array y = inplace ? input : output_like(op, "output", input, out);
+  if (inplace) CC_CHECK_ARG(input.writeable(), op, ": inplace=True needs a writeable input");
+  const TensorView yv = flat_view(y, op, "output");
+  py::gil_scoped_release release;
+  activation_forward(op, f, x, yv, param);
+  return y;
+}
+
+py::array activation_grad(const char* op, Activation f, const py::array& grad_output,
+                          const py::array& input, double param, const std::optional<py::array>& output,
+                          const std::optional<py::array>& out) {
+  check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
+  if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
+  const TensorView g = flat_view(grad_output, op, "grad_output"), x = flat_view(input, op, "input");
+  std::optional<TensorView> yv;
+  if (output) yv = flat_view(*output, op, "output");
+  py::array gx = output_like(op, "grad_input", input, out);
+  const TensorView gxv = flat_view(gx, op, "grad_input");
+  py::gil_scoped_release release;
+  activation_backward(op, f, g, x, ptr_or_null(yv), gxv, param);
+  return gx;
+}
+
+// --- softmax ---
+
+TensorView softmax_view(const py::array& a, const SoftmaxShape& s, const char* op, const char* name) {
+  return view_of(reshaped(a, {s.outer, s.classes, s.inner}), op, name);
+}
+
+py::array softmax(const char* op, bool log, const py::array& input, int64_t dim,
+                  const std::optional<py::array>& out) {
+  const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
+  const TensorView x = softmax_view(input, s, op, "input");
+  py::array y = output_like(op, "output", input, out);
+  const TensorView yv = softmax_view(y, s, op, "output");
+  py::gil_scoped_release release;
+  softmax_forward(op, log, s, x, yv);
+  return y;
+}
+
+py::array softmax_grad(const char* op, bool log, const py::array& grad_output, const py::array& input,
+                       int64_t dim, const std::optional<py::array>& output,
+                       const std::optional<py::array>& out) {
+  const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
+  check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
+  if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
+  const TensorView g = softmax_view(grad_output, s, op, "grad_output");
+  const TensorView x = softmax_view(input, s, op, "input");
+  std::optional<TensorView> yv;
+  if (output) yv = softmax_view(*output, s, op, "output");
+  py::array gx = output_like(op, "grad_input", input, out);
+  const TensorView gxv = softmax_view(gx, s, op, "grad_input");
+  py::gil_scoped_release release;
+  softmax_backward(op, log, s, g, x, ptr_or_null(yv), gxv);
+  return gx;
+}
+
+// --- losses ---
+
+struct CrossEntropyCall {
+  const char* op;
+  SoftmaxShape s;
+  CrossEntropyParams p;
+  py::array target;  // int64
+  TensorView logits, target_view;
+  std::optional<TensorView> weight;
+
+  CrossEntropyCall(const char* name, const py::array& input, const py::array& target_in,
+                   const std::optional<py::array>& weight_in, int64_t ignore_index,
+                   const std::string& reduction, double label_smoothing, bool channels_last)
+      : op(name) {
+    flat_view(input, op, "input");
+    target = int64_target(op, target_in);
+    const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
+    s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr,
+                            channels_last);
+    p = {ignore_index, parse_reduction(op, reduction), label_smoothing};
+    check_label_smoothing(op, label_smoothing);
+    logits = view_of(reshaped(input, {s.outer, s.classes, s.inner}), op, "input");
+    target_view = index_view_of(reshaped(target, {s.outer, s.inner}), op, "target");
+    weight = optional_view(weight_in, op, "weight");
+  }
+  Shape loss_shape() const { return p.reduction == Reduction::none ? shape_of(target) : Shape{}; }
+};
+
+py::array cross_entropy(const py::array& input, const py::array& target,
+                        const std::optional<py::array>& weight, int64_t ignore_index,
+                        const std::string& reduction, double label_smoothing, bool channels_last) {
+  const CrossEntropyCall c("cross_entropy", input, target, weight, ignore_index, reduction,
+                           label_smoothing, channels_last);
+  py::array loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt);
+  const TensorView lv = flat_view(loss, c.op, "output");
+  py::gil_scoped_release release;
+  cross_entropy_forward(c.op, c.s, c.logits, c.target_view, ptr_or_null(c.weight), c.p, lv);
+  return loss;
+}
+
+py::array cross_entropy_grad(const py::array& grad_output, const py::array& input,
+                             const py::array& target, const std::optional<py::array>& weight,
+                             int64_t ignore_index, const std::string& reduction,
+                             double label_smoothing, bool channels_last,
+                             const std::optional<py::array>& out) {
+  const CrossEntropyCall c("cross_entropy_backward", input, target, weight, ignore_index, reduction,
+                           label_smoothing, channels_last);
+  CC_CHECK_ARG(shape_of(grad_output) == c.loss_shape() ||
+                   (c.p.reduction != Reduction::none && grad_output.size() == 1),
+               c.op, ": grad_output has shape ", shape_string(shape_of(grad_output)),
+               ", expected the loss's shape ", shape_string(c.loss_shape()));
+  const TensorView g = flat_view(grad_output, c.op, "grad_output");
+  py::array gx = output_like(c.op, "grad_input", input, out);
+  const TensorView gxv = view_of(reshaped(gx, {c.s.outer, c.s.classes, c.s.inner}), c.op, "grad_input");
+  py::gil_scoped_release release;
+  cross_entropy_backward(c.op, c.s, g, c.logits, c.target_view, ptr_or_null(c.weight), c.p, gxv);
+  return gx;
+}
+
+py::array mse_loss(const py::array& input, const py::array& target, const std::string& reduction) {
+  const char* op = "mse_loss";
+  const Reduction r = parse_reduction(op, reduction);
+  check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
+  const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
+  py::array loss = output_array(op, "output", x.dtype, r == Reduction::none ? shape_of(input) : Shape{},
+                                std::nullopt);
+  const TensorView lv = flat_view(loss, op, "output");
+  py::gil_scoped_release release;
+  mse_forward(op, x, t, r, lv);
+  return loss;
+}
+
+py::array mse_loss_grad(const py::array& grad_output, const py::array& input, const py::array& target,
+                        const std::string& reduction, const std::optional<py::array>& out) {
+  const char* op = "mse_loss_backward";
+  const Reduction r = parse_reduction(op, reduction);
+  check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
+  if (r == Reduction::none)
+    check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
+  const TensorView g = flat_view(grad_output, op, "grad_output");
+  const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
+  py::array gx = output_like(op, "grad_input", input, out);
+  const TensorView gxv = flat_view(gx, op, "grad_input");
+  py::gil_scoped_release release;
+  mse_backward(op, g, x, t, r, gxv);
+  return gx;
+}
+
+// --- dropout ---
+
+// training=False is the identity: a copy, or input itself for inplace.
+py::object dropout(const py::array& input, double p, uint64_t seed, bool training, bool inplace,
+                   bool return_mask, const std::optional<py::array>& out) {
+  const char* op = "dropout";
+  check_dropout_p(op, p);
+  const TensorView x = flat_view(input, op, "input");
+  if (inplace) CC_CHECK_ARG(input.writeable(), op, ": inplace=True needs a writeable input");
+  py::array y = inplace ? input : output_like(op, "output", input, out);
+  const TensorView yv = flat_view(y, op, "output");
+  py::array_t<bool> mask(std::vector<py::ssize_t>(input.shape(), input.shape() + input.ndim()));
+  uint8_t* keep = return_mask ? reinterpret_cast<uint8_t*>(mask.mutable_data()) : nullptr;
+  {
+    py::gil_scoped_release release;
+    if (training) {
+      dropout_forward(op, x, p, seed, yv, keep);
+    } else {
+      if (!inplace) std::memcpy(yv.data, x.data, static_cast<size_t>(x.numel() * dtype_size(x.dtype)));
+      if (keep) std::memset(keep, 1, static_cast<size_t>(x.numel()));
+    }
+  }
+  if (return_mask) return py::make_tuple(y, mask);
+  return std::move(y);
+}
+
+py::array dropout_grad(const py::array& grad_output, double p, uint64_t seed,
+                       const std::optional<py::array>& mask, const std::optional<py::array>& out) {
+  const char* op = "dropout_backward";
+  check_dropout_p(op, p);
+  const TensorView g = flat_view(grad_output, op, "grad_output");
+  py::array_t<bool, py::array::c_style | py::array::forcecast> keep;
+  if (mask) {
+    if (!mask->dtype().is(py::dtype::of<bool>()))
+      throw_dtype_error(op, ": mask has dtype ", std::string(py::str(mask->dtype())), "; expected bool");
+    check_same_shape(op, "mask", shape_of(*mask), "grad_output", shape_of(grad_output));
+    keep = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(*mask);
+  }
+  const uint8_t* keep_data = mask ? reinterpret_cast<const uint8_t*>(keep.data()) : nullptr;
+  py::array gx = output_like(op, "grad_input", grad_output, out);
+  const TensorView gxv = flat_view(gx, op, "grad_input");
+  py::gil_scoped_release release;
+  dropout_backward(op, g, keep_data, p, seed, gxv);
+  return gx;
+}
+
+// --- linear ---
+
+Shape linear_output_shape(const Shape& input, int64_t out_features) {
+  Shape s(input.begin(), input.end() - 1);
+  s.push_back(out_features);
+  return s;
+}
+
+py::array linear(const py::array& input, const py::array& weight, const std::optional<py::array>& bias,
+                 const std::optional<py::array>& out) {
+  const char* op = "linear";
+  const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
+  flat_view(input, op, "input");
+  const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
+  const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
+  const TensorView w = view_of(weight, op, "weight");
+  const std::optional<TensorView> b = optional_view(bias, op, "bias");
+  py::array y = output_array(op, "output", x.dtype, linear_output_shape(shape_of(input), s.out_features), out);
+  const TensorView yv = view_of(reshaped(y, {s.rows, s.out_features}), op, "output");
+  py::gil_scoped_release release;
+  linear_forward(op, s, x, w, ptr_or_null(b), yv);
+  return y;
+}
+
+// grad_bias is computed only when bias is given (its shape is checked).
+py::tuple linear_grad(const py::array& grad_output, const py::array& input, const py::array& weight,
+                      const std::optional<py::array>& bias, bool need_input, bool need_weight,
+                      bool need_bias) {
+  const char* op = "linear_backward";
+  flat_view(input, op, "input");
+  const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
+  const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
+  need_bias = need_bias && bias;
+  check_same_shape(op, "grad_output", shape_of(grad_output), "the output",
+                   linear_output_shape(shape_of(input), s.out_features));
+  const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
+  const TensorView w = view_of(weight, op, "weight");
+  flat_view(grad_output, op, "grad_output");
+  const TensorView g = view_of(reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
+  py::object gx = py::none(), gw = py::none(), gb = py::none();
+  std::optional<TensorView> gxv, gwv, gbv;
+  if (need_input) {
+    py::array a = output_like(op, "grad_input", input, std::nullopt);
+    gxv = view_of(reshaped(a, {s.rows, s.in_features}), op, "grad_input");
+    gx = a;
+  }
+  if (need_weight) {
+    py::array a = output_like(op, "grad_weight", weight, std::nullopt);
+    gwv = view_of(a, op, "grad_weight");
+    gw = a;
+  }
+  if (need_bias) {
+    py::array a = output_array(op, "grad_bias", x.dtype, {s.out_features}, std::nullopt);
+    gbv = view_of(a, op, "grad_bias");
+    gb = a;
+  }
+  {
+    py::gil_scoped_release release;
+    linear_backward(op, s, g, x, w, ptr_or_null(gxv), ptr_or_null(gwv), ptr_or_null(gbv));
+  }
+  return py::make_tuple(gx, gw, gb);
+}
+
+struct ActivationDef {
+  const char* name;
+  const char* backward_name;
+  Activation f;
+};
+constexpr ActivationDef kActivations[] = {
+    {"relu", "relu_backward", Activation::relu},
+    {"leaky_relu", "leaky_relu_backward", Activation::leaky_relu},
+    {"elu", "elu_backward", Activation::elu},
+    {"sigmoid", "sigmoid_backward", Activation::sigmoid},
+    {"tanh", "tanh_backward", Activation::tanh},
+};
+
+}  // namespace
+
+void bind_layers(py::module_& m) {
+  for (const ActivationDef& d : kActivations) {
+    m.def(d.name,
+          [d](const py::array& input, double param, bool inplace, const std::optional<py::array>& out) {
+            return activation(d.name, d.f, input, param, inplace, out);
+          },
+          py::arg("input"), py::arg("param") = 0.0, py::arg("inplace") = false, py::arg("out") = py::none());
+    m.def(d.backward_name,
+          [d](const py::array& grad_output, const py::array& input, double param,
+              const std::optional<py::array>& output, const std::optional<py::array>& out) {
+            return activation_grad(d.backward_name, d.f, grad_output, input, param, output, out);
+          },
+          py::arg("grad_output"), py::arg("input"), py::arg("param") = 0.0,
+          py::arg("output") = py::none(), py::arg("out") = py::none());
+  }
+  for (bool log : {false, true}) {
+    const char* name = log ? "log_softmax" : "softmax";
+    const char* bname = log ? "log_softmax_backward" : "softmax_backward";
+    m.def(name,
+          [name, log](const py::array& input, int64_t dim, const std::optional<py::array>& out) {
+            return softmax(name, log, input, dim, out);
+          },
+          py::arg("input"), py::arg("dim"), py::arg("out") = py::none());
+    m.def(bname,
+          [bname, log](const py::array& grad_output, const py::array& input, int64_t dim,
+                       const std::optional<py::array>& output, const std::optional<py::array>& out) {
+            return softmax_grad(bname, log, grad_output, input, dim, output, out);
+          },
+          py::arg("grad_output"), py::arg("input"), py::arg("dim"), py::arg("output") = py::none(),
+          py::arg("out") = py::none());
+  }
+  m.def("cross_entropy", &cross_entropy, py::arg("input"), py::arg("target"), py::arg("weight"),
+        py::arg("ignore_index"), py::arg("reduction"), py::arg("label_smoothing"),
+        py::arg("channels_last") = false);
+  m.def("cross_entropy_backward", &cross_entropy_grad, py::arg("grad_output"), py::arg("input"),
+        py::arg("target"), py::arg("weight"), py::arg("ignore_index"), py::arg("reduction"),
+        py::arg("label_smoothing"), py::arg("channels_last") = false, py::arg("out") = py::none());
+  m.def("mse_loss", &mse_loss, py::arg("input"), py::arg("target"), py::arg("reduction"));
+  m.def("mse_loss_backward", &mse_loss_grad, py::arg("grad_output"), py::arg("input"),
+        py::arg("target"), py::arg("reduction"), py::arg("out") = py::none());
+  m.def("dropout", &dropout, py::arg("input"), py::arg("p"), py::arg("seed"), py::arg("training"),
+        py::arg("inplace"),
+        py::arg("return_mask"), py::arg("out") = py::none());
+  m.def("dropout_backward", &dropout_grad, py::arg("grad_output"), py::arg("p"), py::arg("seed"),
+        py::arg("mask") = py::none(), py::arg("out") = py::none());
+  m.def("linear", &linear, py::arg("input"), py::arg("weight"), py::arg("bias") = py::none(),
+        py::arg("out") = py::none());
+  m.def("linear_backward", &linear_grad, py::arg("grad_output"), py::arg("input"), py::arg("weight"),
+        py::arg("bias"), py::arg("need_input"), py::arg("need_weight"), py::arg("need_bias"));
+}
 
 }  // namespace convcore::bindings

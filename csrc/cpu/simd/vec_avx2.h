@@ -40,6 +40,23 @@ template <> struct Vec<float> {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(n)),
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
+  // Nearest integer (ties to even), as a float.
+  static reg round(reg a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // 2^n for integral n in [-126, 127]: n + 127 lands in the low mantissa bits
+  // of 2^23 + 127 + n, and shifts from there into the exponent field.
+  static reg pow2(reg n) {
+    const __m256i biased = _mm256_castps_si256(_mm256_add_ps(n, _mm256_set1_ps(8388608.0f + 127.0f)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(biased, 23));
+  }
+  // For positive normal a: floor(log2(a)), and a / 2^that in [1, 2).
+  static reg exponent(reg a) {
+    const __m256i bits = _mm256_srli_epi32(_mm256_castps_si256(a), 23);
+    return _mm256_sub_ps(_mm256_cvtepi32_ps(bits), _mm256_set1_ps(127.0f));
+  }
+  static reg mantissa(reg a) {
+    const __m256i bits = _mm256_and_si256(_mm256_castps_si256(a), _mm256_set1_epi32(0x007fffff));
+    return _mm256_castsi256_ps(_mm256_or_si256(bits, _mm256_set1_epi32(0x3f800000)));
+  }
 };
 
 template <> struct Vec<double> {
@@ -69,6 +86,26 @@ template <> struct Vec<double> {
   static void store_n(double* p, reg v, int64_t n) { _mm256_maskstore_pd(p, mask(n), v); }
   static __m256i mask(int64_t n) {
     return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
+  static reg round(reg a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  // 2^n for integral n in [-1022, 1023], as for float.
+  static reg pow2(reg n) {
+    const __m256i biased =
+        _mm256_castpd_si256(_mm256_add_pd(n, _mm256_set1_pd(4503599627370496.0 + 1023.0)));
+    return _mm256_castsi256_pd(_mm256_slli_epi64(biased, 52));
+  }
+  // AVX2 has no int64 -> double conversion: the biased exponent becomes the
+  // low mantissa bits of 2^52 + e, from which 2^52 + 1023 is subtracted.
+  static reg exponent(reg a) {
+    const __m256i bits = _mm256_srli_epi64(_mm256_castpd_si256(a), 52);
+    const __m256d magic = _mm256_set1_pd(4503599627370496.0);
+    const __m256d e = _mm256_castsi256_pd(_mm256_or_si256(bits, _mm256_castpd_si256(magic)));
+    return _mm256_sub_pd(e, _mm256_set1_pd(4503599627370496.0 + 1023.0));
+  }
+  static reg mantissa(reg a) {
+    const __m256i bits =
+        _mm256_and_si256(_mm256_castpd_si256(a), _mm256_set1_epi64x(0x000fffffffffffffLL));
+    return _mm256_castsi256_pd(_mm256_or_si256(bits, _mm256_set1_epi64x(0x3ff0000000000000LL)));
   }
 };
 

@@ -32,6 +32,15 @@ template <> struct Vec<float> {
   static reg load_n(const float* p, int64_t n) { return _mm512_maskz_loadu_ps(mask(n), p); }
   static void store_n(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, mask(n), v); }
   static __mmask16 mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1); }
+  // Nearest integer (ties to even), as a float.
+  static reg round(reg a) {
+    return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for integral n in [-126, 127].
+  static reg pow2(reg n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+  // For positive normal a: floor(log2(a)), and a / 2^that in [1, 2).
+  static reg exponent(reg a) { return _mm512_getexp_ps(a); }
+  static reg mantissa(reg a) { return _mm512_getmant_ps(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
 };
 
 template <> struct Vec<double> {
@@ -57,6 +66,13 @@ template <> struct Vec<double> {
   static reg load_n(const double* p, int64_t n) { return _mm512_maskz_loadu_pd(mask(n), p); }
   static void store_n(double* p, reg v, int64_t n) { _mm512_mask_storeu_pd(p, mask(n), v); }
   static __mmask8 mask(int64_t n) { return static_cast<__mmask8>((1u << n) - 1); }
+  static reg round(reg a) {
+    return _mm512_roundscale_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  }
+  // 2^n for integral n in [-1022, 1023].
+  static reg pow2(reg n) { return _mm512_scalef_pd(_mm512_set1_pd(1.0), n); }
+  static reg exponent(reg a) { return _mm512_getexp_pd(a); }
+  static reg mantissa(reg a) { return _mm512_getmant_pd(a, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src); }
 };
 
 // Register tiles (MR rows x NV vectors): 32 zmm registers hold MR*NV

@@ -61,6 +61,25 @@ template <class T> struct Vec {
   static void store_n(T* p, reg a, int64_t n) {
     for (int64_t i = 0; i < n; ++i) p[i] = a.v[i];
   }
+  // Nearest integer (ties to even under the default rounding mode).
+  static reg round(reg a) {
+    for (int i = 0; i < 4; ++i) a.v[i] = std::nearbyint(a.v[i]);
+    return a;
+  }
+  // 2^n for integral n in the normal exponent range.
+  static reg pow2(reg n) {
+    for (int i = 0; i < 4; ++i) n.v[i] = std::ldexp(T(1), static_cast<int>(n.v[i]));
+    return n;
+  }
+  // For positive normal a: floor(log2(a)), and a / 2^that in [1, 2).
+  static reg exponent(reg a) {
+    for (int i = 0; i < 4; ++i) a.v[i] = static_cast<T>(std::ilogb(a.v[i]));
+    return a;
+  }
+  static reg mantissa(reg a) {
+    for (int i = 0; i < 4; ++i) a.v[i] = std::scalbn(a.v[i], -std::ilogb(a.v[i]));
+    return a;
+  }
 };
 
 template <class T> struct GemmTile { static constexpr int mr = 4, nv = 2; };
