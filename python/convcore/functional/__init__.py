@@ -11,8 +11,9 @@ new C-contiguous arrays unless ``out=`` is given; inputs are never modified.
 
 from __future__ import annotations
 
-from . import activation, conv, dropout, linear, loss, normalization, pooling
+from . import activation, adaptive_pooling, conv, dropout, linear, loss, normalization, pooling
 from .activation import *  # noqa: F401,F403
+from .adaptive_pooling import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
@@ -22,5 +23,5 @@ from .pooling import *  # noqa: F401,F403
 
 __all__ = sorted(
     conv.__all__ + pooling.__all__ + normalization.__all__ + activation.__all__
-    + loss.__all__ + dropout.__all__ + linear.__all__
+    + loss.__all__ + dropout.__all__ + linear.__all__ + adaptive_pooling.__all__
 )
