@@ -108,13 +108,13 @@ def roi_bins(lo, hi, scale, pooled: int, n: int, dtype) -> list[tuple[int, int]]
     end = _round_half_away(float(t(hi) * t(scale)))
     size = max(end - start + 1, 1)
     bin_ = t(size) / t(pooled)
-    clip = lambda v: min(max(v, 0), n)  # noqa: E731
-    return [(clip(int(math.floor(t(i) * bin_)) + start), clip(int(math.ceil(t(i + 1) * bin_)) + start))
+    clip = lambda v: min(max(v, 0), n)
+    return [(clip(math.floor(t(i) * bin_) + start), clip(math.ceil(t(i + 1) * bin_) + start))
             for i in range(pooled)]
 
 
 def roi_pool(x: np.ndarray, boxes: np.ndarray, ph: int, pw: int, scale: float):
-    N, C, H, W = x.shape
+    _, C, H, W = x.shape
     K = boxes.shape[0]
     y = np.zeros((K, C, ph, pw))
     for k in range(K):
@@ -127,7 +127,7 @@ def roi_pool(x: np.ndarray, boxes: np.ndarray, ph: int, pw: int, scale: float):
 
 
 def roi_pool_backward(gy: np.ndarray, x: np.ndarray, boxes: np.ndarray, scale: float):
-    N, C, H, W = x.shape
+    _, C, H, W = x.shape
     ph, pw = gy.shape[2:]
     gx = np.zeros(x.shape)
     for k in range(boxes.shape[0]):

@@ -7,20 +7,19 @@ per-ISA variant to cover."""
 
 from __future__ import annotations
 
+import convcore.functional as F
 import numpy as np
 import pytest
+import ref_adaptive_pool as ref
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import convcore.functional as F
-import ref_adaptive_pool as ref
 from reference import central_difference
 
 DTYPES = (np.float32, np.float64)
 
 
 def tol(dtype):
-    return dict(rtol=2e-6, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+    return {"rtol": 2e-6, "atol": 1e-6} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-13}
 
 
 def nhwc(a):
@@ -293,7 +292,7 @@ def test_max_unpool2d(rng, dtype, fmt, k, s, p, hw):
     pooled, ind = ref.max_pool(x, k, s, p)
     pooled = pooled.astype(dtype)
     ind_keep = ind.copy()
-    kw = dict(stride=s, padding=p, output_size=hw, data_format=fmt)
+    kw = {"stride": s, "padding": p, "output_size": hw, "data_format": fmt}
     got = F.max_unpool2d(as_layout(pooled, fmt), as_layout(ind, fmt), k, **kw)
     np.testing.assert_array_equal(from_layout(got, fmt), ref.max_unpool(pooled, ind, *hw))
     gy = rng.standard_normal((2, 66) + hw).astype(dtype)
@@ -349,7 +348,7 @@ def test_gradients_by_finite_differences(rng):
     }
     for name, (fwd, bwd) in calls.items():
         gy = rng.standard_normal(fwd(x).shape)
-        num = central_difference(lambda a: float(np.sum(fwd(a) * gy)), x, eps=1e-6)
+        num = central_difference(lambda a, f=fwd, g=gy: float(np.sum(f(a) * g)), x, eps=1e-6)
         np.testing.assert_allclose(bwd(gy, x), num, atol=1e-7, err_msg=name)
     pooled, ind = ref.max_pool(x, (2, 2), (2, 2), (0, 0))
     gy = rng.standard_normal((1, 2, 6, 5))

@@ -15,6 +15,10 @@ namespace {
 // vectors, few enough for the accumulators to stay in L1.
 constexpr int64_t kBlock = 64;
 
+// Note [flat plane positions]: indices are flat positions p = h * W + w in a
+// plane. Every array here is contiguous in its layout (NCHW or NHWC), so
+// sh == W * sw and position p lies at offset p * sw from the plane's start.
+
 bool channels_last(const Act4& a) { return a.sc == 1 && a.c > 1; }
 
 // Runs body(one_channel, image, c0, nc) over every (image, channel block) on
@@ -43,16 +47,16 @@ int64_t image_of(const PooledOutput& y, int64_t k) { return y.image.empty() ? k 
 
 // Reduces the window rows x cols of nc unit-stride channels at xb into acc
 // (and each maximum's flat position into arg). An empty window gives 0, -1.
-template <class T, bool kOne>
-void reduce_bin(PoolReduce reduce, const T* xb, const Act4& xa, Span rows, Span cols,
-                int64_t nc_arg, T* acc, int64_t* arg) {
+template <class T, bool kOne, PoolReduce kReduce>
+void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc_arg, T* acc,
+                int64_t* arg) {
   const int64_t nc = kOne ? 1 : nc_arg;
   if (rows.size() == 0 || cols.size() == 0) {
     std::fill(acc, acc + nc, T(0));
     std::fill(arg, arg + nc, int64_t{-1});
     return;
   }
-  if (reduce == PoolReduce::avg) {
+  if (kReduce == PoolReduce::avg) {
     std::fill(acc, acc + nc, T(0));
     for (int64_t h = rows.begin; h < rows.end; ++h)
       for (int64_t w = cols.begin; w < cols.end; ++w) {
@@ -97,10 +101,17 @@ void zero_image_block(T* gb, const Act4& a, int64_t nc_arg) {
                        " x ", w, " (valid: 0 to ", h * w - 1, ")");
 }
 
-}  // namespace
+// Calls body(std::integral_constant<PoolReduce, reduce>).
+template <class Body>
+void with_reduce(PoolReduce reduce, const Body& body) {
+  if (reduce == PoolReduce::avg)
+    body(std::integral_constant<PoolReduce, PoolReduce::avg>{});
+  else
+    body(std::integral_constant<PoolReduce, PoolReduce::max>{});
+}
 
-template <class T>
-void pool_bins_forward(PoolReduce reduce, const T* x, const Act4& xa, const PooledOutput& y) {
+template <class T, PoolReduce kReduce>
+void forward_bins(const T* x, const Act4& xa, const PooledOutput& y) {
   const Act4& ya = y.out;
   for_each_block(ya.n, xa, [&](auto one, int64_t k, int64_t c0, int64_t nc) {
     constexpr bool kOne = decltype(one)::value;
@@ -113,13 +124,20 @@ void pool_bins_forward(PoolReduce reduce, const T* x, const Act4& xa, const Pool
     int64_t arg[kBlock] = {};  // written by max only, read only when y.indices is set
     for (int64_t i = 0; i < ya.h; ++i)
       for (int64_t j = 0; j < ya.w; ++j) {
-        reduce_bin<T, kOne>(reduce, xb, xa, g.rows[i], g.cols[j], nc, acc, arg);
+        reduce_bin<T, kOne, kReduce>(xb, xa, g.rows[i], g.cols[j], nc, acc, arg);
         const int64_t o = i * ya.sh + j * ya.sw;
         for (int64_t c = 0; c < (kOne ? 1 : nc); ++c) yb[o + c * ya.sc] = acc[c];
         if (ib)
           for (int64_t c = 0; c < (kOne ? 1 : nc); ++c) ib[o + c * ya.sc] = arg[c];
       }
   });
+}
+
+}  // namespace
+
+template <class T>
+void pool_bins_forward(PoolReduce reduce, const T* x, const Act4& xa, const PooledOutput& y) {
+  with_reduce(reduce, [&](auto r) { forward_bins<T, decltype(r)::value>(x, xa, y); });
 }
 
 template <class T>
@@ -163,10 +181,10 @@ void pool_bins_backward(PoolReduce reduce, const std::vector<PooledOutput>& grad
                 if (arg[c] < 0 || arg[c] >= plane) bad_index(op, "indices", arg[c], xa.h, xa.w);
               }
             } else {
-              reduce_bin<T, kOne>(PoolReduce::max, x + xo, xa, rows, cols, nc, acc, arg);
+              reduce_bin<T, kOne, PoolReduce::max>(x + xo, xa, rows, cols, nc, acc, arg);
             }
             for (int64_t c = 0; c < nc; ++c)
-              if (arg[c] >= 0) gxb[(arg[c] / xa.w) * xa.sh + (arg[c] % xa.w) * xa.sw + c] += g[c];
+              if (arg[c] >= 0) gxb[arg[c] * xa.sw + c] += g[c];
           }
       }
     }
@@ -214,7 +232,7 @@ void max_unpool_forward(const T* x, const int64_t* ind, const Act4& xa, T* y, co
         for (int64_t c = 0; c < nc; ++c) {
           const int64_t at = ind[o + c];
           if (at < 0 || at >= plane) bad_index(op, "indices", at, ya.h, ya.w);
-          yb[(at / ya.w) * ya.sh + (at % ya.w) * ya.sw + c] = x[o + c];
+          yb[at * ya.sw + c] = x[o + c];
         }
       }
   });
@@ -235,7 +253,7 @@ void max_unpool_backward(const T* gy, const Act4& ga, const int64_t* ind, T* gx,
         for (int64_t c = 0; c < nc; ++c) {
           const int64_t at = ind[o + c];
           if (at < 0 || at >= plane) bad_index(op, "indices", at, ga.h, ga.w);
-          gx[o + c] = gb[(at / ga.w) * ga.sh + (at % ga.w) * ga.sw + c];
+          gx[o + c] = gb[at * ga.sw + c];
         }
       }
   });

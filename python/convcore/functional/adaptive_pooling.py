@@ -15,12 +15,21 @@ w`` within a channel's plane (``l`` for 1-D), as torch's.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 from .. import _C
-from .._args import IntOrPair, check_out, data_format, in_int64, int_tuple, is_int, operand
+from .._args import (
+    IntOrPair,
+    check_out,
+    data_format,
+    in_int64,
+    int_tuple,
+    is_int,
+    operand,
+)
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -45,7 +54,7 @@ __all__ = [
     "spatial_pyramid_pool2d_backward",
 ]
 
-OutputSize = Union[int, None, Sequence[Optional[int]]]
+OutputSize = int | None | Sequence[int | None]
 _LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
 
 
@@ -68,7 +77,7 @@ class _Layout:
         self.spatial = tuple(x.shape[-nd - 1:-1] if self.nhwc else x.shape[-nd:])
         self.channels = x.shape[-1] if self.nhwc else x.shape[-nd - 1]
 
-    def shape(self, batch: Optional[int], spatial: Sequence[int]) -> tuple:
+    def shape(self, batch: int | None, spatial: Sequence[int]) -> tuple:
         """An activation's shape in the caller's rank and layout."""
         core = tuple(spatial) + (self.channels,) if self.nhwc else (self.channels,) + tuple(spatial)
         return core if self.unbatched else (batch,) + core
@@ -90,7 +99,7 @@ class _Layout:
             arr = arr[:, 0, :, :] if self.nhwc else arr[:, :, 0, :]
         return arr[0] if self.unbatched else arr
 
-    def out4(self, out: Any, expected: tuple, *inputs: np.ndarray) -> Optional[np.ndarray]:
+    def out4(self, out: Any, expected: tuple, *inputs: np.ndarray) -> np.ndarray | None:
         """The core's 4-D view of a caller's out= array, checked in the caller's shape."""
         if out is None:
             return None
@@ -161,7 +170,7 @@ def _adaptive_backward(op: str, nd: int, mode: str, grad_output: Any, input: Any
 
 
 def adaptive_avg_pool2d(input: Any, output_size: OutputSize, *, data_format: str = "NCHW",
-                        out: Optional[np.ndarray] = None) -> np.ndarray:
+                        out: np.ndarray | None = None) -> np.ndarray:
     """Adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Args:
@@ -177,7 +186,7 @@ def adaptive_avg_pool2d(input: Any, output_size: OutputSize, *, data_format: str
 
 
 def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: bool = False, *,
-                        data_format: str = "NCHW", out: Optional[np.ndarray] = None) -> Any:
+                        data_format: str = "NCHW", out: np.ndarray | None = None) -> Any:
     """Adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool2d``; the
     bins are those of :func:`adaptive_avg_pool2d`.
 
@@ -189,15 +198,15 @@ def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: boo
                      data_format, out)
 
 
-def adaptive_avg_pool1d(input: Any, output_size: Union[int, Sequence[int]], *,
-                        data_format: str = "NCL", out: Optional[np.ndarray] = None) -> np.ndarray:
+def adaptive_avg_pool1d(input: Any, output_size: int | Sequence[int], *,
+                        data_format: str = "NCL", out: np.ndarray | None = None) -> np.ndarray:
     """1-D :func:`adaptive_avg_pool2d`: ``(N, C, L)`` -> ``(N, C, Lo)``."""
     return _adaptive("adaptive_avg_pool1d", 1, "avg", input, output_size, False, data_format, out)
 
 
-def adaptive_max_pool1d(input: Any, output_size: Union[int, Sequence[int]],
+def adaptive_max_pool1d(input: Any, output_size: int | Sequence[int],
                         return_indices: bool = False, *, data_format: str = "NCL",
-                        out: Optional[np.ndarray] = None) -> Any:
+                        out: np.ndarray | None = None) -> Any:
     """1-D :func:`adaptive_max_pool2d`: ``(N, C, L)`` -> ``(N, C, Lo)`` (indices: l)."""
     return _adaptive("adaptive_max_pool1d", 1, "max", input, output_size, return_indices,
                      data_format, out)
@@ -205,16 +214,16 @@ def adaptive_max_pool1d(input: Any, output_size: Union[int, Sequence[int]],
 
 def adaptive_avg_pool2d_backward(grad_output: Any, input: Any, output_size: OutputSize, *,
                                  data_format: str = "NCHW",
-                                 out: Optional[np.ndarray] = None) -> np.ndarray:
+                                 out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`adaptive_avg_pool2d` for its input: each output's
     gradient spread evenly over its bin (overlapping bins add up)."""
     return _adaptive_backward("adaptive_avg_pool2d", 2, "avg", grad_output, input, None,
                               output_size, data_format, out)
 
 
-def adaptive_max_pool2d_backward(grad_output: Any, input: Any, indices: Optional[Any],
+def adaptive_max_pool2d_backward(grad_output: Any, input: Any, indices: Any | None,
                                  output_size: OutputSize, *, data_format: str = "NCHW",
-                                 out: Optional[np.ndarray] = None) -> np.ndarray:
+                                 out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`adaptive_max_pool2d` for its input: each output's
     gradient goes to its maximum, taken from ``indices`` (the forward's) or,
     when None, recomputed from ``input``. An index outside the plane raises
@@ -224,18 +233,18 @@ def adaptive_max_pool2d_backward(grad_output: Any, input: Any, indices: Optional
 
 
 def adaptive_avg_pool1d_backward(grad_output: Any, input: Any,
-                                 output_size: Union[int, Sequence[int]], *,
+                                 output_size: int | Sequence[int], *,
                                  data_format: str = "NCL",
-                                 out: Optional[np.ndarray] = None) -> np.ndarray:
+                                 out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`adaptive_avg_pool1d` for its input."""
     return _adaptive_backward("adaptive_avg_pool1d", 1, "avg", grad_output, input, None,
                               output_size, data_format, out)
 
 
-def adaptive_max_pool1d_backward(grad_output: Any, input: Any, indices: Optional[Any],
-                                 output_size: Union[int, Sequence[int]], *,
+def adaptive_max_pool1d_backward(grad_output: Any, input: Any, indices: Any | None,
+                                 output_size: int | Sequence[int], *,
                                  data_format: str = "NCL",
-                                 out: Optional[np.ndarray] = None) -> np.ndarray:
+                                 out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`adaptive_max_pool1d` for its input (indices may be None)."""
     return _adaptive_backward("adaptive_max_pool1d", 1, "max", grad_output, input, indices,
                               output_size, data_format, out)
@@ -276,21 +285,21 @@ def _global_backward(op: str, mode: str, grad_output: Any, input: Any, keepdim: 
 
 
 def global_avg_pool2d(input: Any, keepdim: bool = False, *, data_format: str = "NCHW",
-                      out: Optional[np.ndarray] = None) -> np.ndarray:
+                      out: np.ndarray | None = None) -> np.ndarray:
     """Mean of each channel's plane: ``(N, C, H, W)`` -> ``(N, C)``; with
     ``keepdim`` ``(N, C, 1, 1)`` (NHWC: ``(N, 1, 1, C)``). Unbatched: ``(C,)``."""
     return _global("global_avg_pool2d", "avg", input, keepdim, data_format, out)
 
 
 def global_max_pool2d(input: Any, keepdim: bool = False, *, data_format: str = "NCHW",
-                      out: Optional[np.ndarray] = None) -> np.ndarray:
+                      out: np.ndarray | None = None) -> np.ndarray:
     """Maximum of each channel's plane; shapes as :func:`global_avg_pool2d`."""
     return _global("global_max_pool2d", "max", input, keepdim, data_format, out)
 
 
 def global_avg_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = False, *,
                                data_format: str = "NCHW",
-                               out: Optional[np.ndarray] = None) -> np.ndarray:
+                               out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`global_avg_pool2d`: ``grad_output / (H * W)`` everywhere."""
     return _global_backward("global_avg_pool2d", "avg", grad_output, input, keepdim, data_format,
                             out)
@@ -298,7 +307,7 @@ def global_avg_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = Fal
 
 def global_max_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = False, *,
                                data_format: str = "NCHW",
-                               out: Optional[np.ndarray] = None) -> np.ndarray:
+                               out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`global_max_pool2d`: all of it at each plane's first maximum."""
     return _global_backward("global_max_pool2d", "max", grad_output, input, keepdim, data_format,
                             out)
@@ -363,9 +372,9 @@ def _unpool_backward(op: str, nd: int, grad_output: Any, input: Any, indices: An
 
 
 def max_unpool2d(input: Any, indices: Any, kernel_size: IntOrPair,
-                 stride: Optional[IntOrPair] = None, padding: IntOrPair = 0,
-                 output_size: Optional[Sequence[int]] = None, *, data_format: str = "NCHW",
-                 out: Optional[np.ndarray] = None) -> np.ndarray:
+                 stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                 output_size: Sequence[int] | None = None, *, data_format: str = "NCHW",
+                 out: np.ndarray | None = None) -> np.ndarray:
     """Partial inverse of max_pool2d, as ``torch.nn.functional.max_unpool2d``.
 
     Args:
@@ -386,21 +395,21 @@ def max_unpool2d(input: Any, indices: Any, kernel_size: IntOrPair,
                    data_format, out)
 
 
-def max_unpool1d(input: Any, indices: Any, kernel_size: Union[int, Sequence[int]],
-                 stride: Optional[Union[int, Sequence[int]]] = None,
-                 padding: Union[int, Sequence[int]] = 0,
-                 output_size: Optional[Sequence[int]] = None, *, data_format: str = "NCL",
-                 out: Optional[np.ndarray] = None) -> np.ndarray:
+def max_unpool1d(input: Any, indices: Any, kernel_size: int | Sequence[int],
+                 stride: int | Sequence[int] | None = None,
+                 padding: int | Sequence[int] = 0,
+                 output_size: Sequence[int] | None = None, *, data_format: str = "NCL",
+                 out: np.ndarray | None = None) -> np.ndarray:
     """1-D :func:`max_unpool2d`: ``(N, C, L)`` -> ``(N, C, Lo)``."""
     return _unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size,
                    data_format, out)
 
 
 def max_unpool2d_backward(grad_output: Any, input: Any, indices: Any, kernel_size: IntOrPair,
-                          stride: Optional[IntOrPair] = None, padding: IntOrPair = 0,
-                          output_size: Optional[Sequence[int]] = None, *,
+                          stride: IntOrPair | None = None, padding: IntOrPair = 0,
+                          output_size: Sequence[int] | None = None, *,
                           data_format: str = "NCHW",
-                          out: Optional[np.ndarray] = None) -> np.ndarray:
+                          out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`max_unpool2d` for its input: ``grad_output`` gathered
     at ``indices`` (every input position gathers, duplicates included)."""
     return _unpool_backward("max_unpool2d", 2, grad_output, input, indices, kernel_size, stride,
@@ -408,12 +417,12 @@ def max_unpool2d_backward(grad_output: Any, input: Any, indices: Any, kernel_siz
 
 
 def max_unpool1d_backward(grad_output: Any, input: Any, indices: Any,
-                          kernel_size: Union[int, Sequence[int]],
-                          stride: Optional[Union[int, Sequence[int]]] = None,
-                          padding: Union[int, Sequence[int]] = 0,
-                          output_size: Optional[Sequence[int]] = None, *,
+                          kernel_size: int | Sequence[int],
+                          stride: int | Sequence[int] | None = None,
+                          padding: int | Sequence[int] = 0,
+                          output_size: Sequence[int] | None = None, *,
                           data_format: str = "NCL",
-                          out: Optional[np.ndarray] = None) -> np.ndarray:
+                          out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`max_unpool1d` for its input."""
     return _unpool_backward("max_unpool1d", 1, grad_output, input, indices, kernel_size, stride,
                             padding, output_size, data_format, out)
@@ -425,13 +434,13 @@ def _levels(levels: Any, op: str) -> list[int]:
     return list(in_int64(levels, "levels", op))
 
 
-def _spp_vector(lay: _Layout, arr: Optional[np.ndarray]) -> Optional[np.ndarray]:
+def _spp_vector(lay: _Layout, arr: np.ndarray | None) -> np.ndarray | None:
     return None if arr is None else arr[None] if lay.unbatched else arr
 
 
 def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
                            data_format: str = "NCHW",
-                           out: Optional[np.ndarray] = None) -> np.ndarray:
+                           out: np.ndarray | None = None) -> np.ndarray:
     """Spatial pyramid pooling (SPP-net): a fixed-length vector from any input size.
 
     For each level ``l`` in order, adaptive ``mode`` ('max' or 'avg') pooling to
@@ -453,7 +462,7 @@ def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: 
 def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
                                     levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
                                     data_format: str = "NCHW",
-                                    out: Optional[np.ndarray] = None) -> np.ndarray:
+                                    out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`spatial_pyramid_pool2d` for its input (the levels' sum)."""
     op = "spatial_pyramid_pool2d"
     x = operand(input, "input", op)
@@ -461,7 +470,8 @@ def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
     lay = _Layout(op, 2, x, data_format)
     lv = _levels(levels, op)
     out4 = lay.out4(out, x.shape, x, g)
-    gx = _C.spatial_pyramid_pool2d_backward(op, _spp_vector(lay, g), lay.as4d(x, "input"), lv,
+    gx = _C.spatial_pyramid_pool2d_backward(op, g[None] if lay.unbatched else g,
+                                            lay.as4d(x, "input"), lv,
                                             mode, lay.nhwc, out4)
     return out if out is not None else lay.restore(gx)
 
@@ -478,7 +488,7 @@ def _roi_args(op: str, input: Any, boxes: Any, output_size: Any, spatial_scale: 
 
 
 def roi_pool(input: Any, boxes: Any, output_size: IntOrPair, spatial_scale: float = 1.0, *,
-             data_format: str = "NCHW", out: Optional[np.ndarray] = None) -> np.ndarray:
+             data_format: str = "NCHW", out: np.ndarray | None = None) -> np.ndarray:
     """ROI max pooling, as ``torchvision.ops.roi_pool`` (Fast R-CNN).
 
     Args:
@@ -506,7 +516,7 @@ def roi_pool(input: Any, boxes: Any, output_size: IntOrPair, spatial_scale: floa
 
 def roi_pool_backward(grad_output: Any, input: Any, boxes: Any, output_size: IntOrPair,
                       spatial_scale: float = 1.0, *, data_format: str = "NCHW",
-                      out: Optional[np.ndarray] = None) -> np.ndarray:
+                      out: np.ndarray | None = None) -> np.ndarray:
     """Gradient of :func:`roi_pool` for its input (overlapping boxes add up;
     boxes get none)."""
     op = "roi_pool"
