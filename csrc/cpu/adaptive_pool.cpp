@@ -46,21 +46,23 @@ const BinGrid& grid_of(const PooledOutput& y, int64_t k) {
 int64_t image_of(const PooledOutput& y, int64_t k) { return y.image.empty() ? k : y.image[k]; }
 
 // Reduces the window rows x cols of nc unit-stride channels at xb into acc
-// (and each maximum's flat position into arg). An empty window gives 0, -1.
-template <class T, bool kOne, PoolReduce kReduce>
-void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc_arg, T* acc,
-                int64_t* arg) {
-  const int64_t nc = kOne ? 1 : nc_arg;
+// and, with kArg, each maximum's flat position into arg (an empty window
+// gives 0 and -1). Strides come by value and the pointers are restrict, so
+// the accumulators stay in registers instead of being reloaded after each
+// store to arg.
+template <class T, PoolReduce kReduce, bool kArg>
+void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, Span rows,
+                     Span cols, int64_t nc, T* __restrict acc, int64_t* __restrict arg) {
   if (rows.size() == 0 || cols.size() == 0) {
     std::fill(acc, acc + nc, T(0));
-    std::fill(arg, arg + nc, int64_t{-1});
+    if (kArg) std::fill(arg, arg + nc, int64_t{-1});
     return;
   }
   if (kReduce == PoolReduce::avg) {
     std::fill(acc, acc + nc, T(0));
     for (int64_t h = rows.begin; h < rows.end; ++h)
       for (int64_t w = cols.begin; w < cols.end; ++w) {
-        const T* p = xb + h * xa.sh + w * xa.sw;
+        const T* p = xb + h * sh + w * sw;
         for (int64_t c = 0; c < nc; ++c) acc[c] += p[c];
       }
     const T count = static_cast<T>(rows.size() * cols.size());
@@ -68,18 +70,35 @@ void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc_ar
     return;
   }
   std::fill(acc, acc + nc, -std::numeric_limits<T>::infinity());
-  std::fill(arg, arg + nc, rows.begin * xa.w + cols.begin);
+  if (kArg) std::fill(arg, arg + nc, rows.begin * W + cols.begin);
   for (int64_t h = rows.begin; h < rows.end; ++h)
     for (int64_t w = cols.begin; w < cols.end; ++w) {
-      const T* p = xb + h * xa.sh + w * xa.sw;
+      const T* p = xb + h * sh + w * sw;
       for (int64_t c = 0; c < nc; ++c) {
         const T v = p[c];
-        // Strict > keeps the first maximum; the first NaN wins and stays.
-        const bool take = v > acc[c] || (v != v && acc[c] == acc[c]);
+        // "v > acc, or v is the first NaN": ties keep the first maximum and
+        // a NaN, once taken, stays. Bitwise & keeps it branch-free.
+        const bool take = !(v <= acc[c]) & (acc[c] == acc[c]);
         acc[c] = take ? v : acc[c];
-        arg[c] = take ? h * xa.w + w : arg[c];
+        if (kArg) arg[c] = take ? h * W + w : arg[c];
       }
     }
+}
+
+// reduce_channels for one channel (kOne) or a block; a single channel's
+// accumulators are locals the compiler keeps in registers.
+template <class T, bool kOne, PoolReduce kReduce, bool kArg = true>
+void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc, T* acc,
+                int64_t* arg) {
+  if constexpr (kOne) {
+    T a[1];
+    int64_t i[1] = {-1};
+    reduce_channels<T, kReduce, kArg>(xb, xa.sh, xa.sw, xa.w, rows, cols, 1, a, i);
+    acc[0] = a[0];
+    arg[0] = i[0];
+  } else {
+    reduce_channels<T, kReduce, kArg>(xb, xa.sh, xa.sw, xa.w, rows, cols, nc, acc, arg);
+  }
 }
 
 // Zeroes nc unit-stride channels of every position of an image at gb.
@@ -110,7 +129,7 @@ void with_reduce(PoolReduce reduce, const Body& body) {
     body(std::integral_constant<PoolReduce, PoolReduce::max>{});
 }
 
-template <class T, PoolReduce kReduce>
+template <class T, PoolReduce kReduce, bool kArg>
 void forward_bins(const T* x, const Act4& xa, const PooledOutput& y) {
   const Act4& ya = y.out;
   for_each_block(ya.n, xa, [&](auto one, int64_t k, int64_t c0, int64_t nc) {
@@ -119,15 +138,15 @@ void forward_bins(const T* x, const Act4& xa, const PooledOutput& y) {
     const T* xb = x + image_of(y, k) * xa.sn + c0 * xa.sc;
     const int64_t yo = k * ya.sn + c0 * ya.sc;
     T* yb = static_cast<T*>(y.data) + yo;
-    int64_t* ib = y.indices ? y.indices + yo : nullptr;
+    int64_t* ib = kArg ? y.indices + yo : nullptr;
     T acc[kBlock];
-    int64_t arg[kBlock] = {};  // written by max only, read only when y.indices is set
+    int64_t arg[kBlock];
     for (int64_t i = 0; i < ya.h; ++i)
       for (int64_t j = 0; j < ya.w; ++j) {
-        reduce_bin<T, kOne, kReduce>(xb, xa, g.rows[i], g.cols[j], nc, acc, arg);
+        reduce_bin<T, kOne, kReduce, kArg>(xb, xa, g.rows[i], g.cols[j], nc, acc, arg);
         const int64_t o = i * ya.sh + j * ya.sw;
         for (int64_t c = 0; c < (kOne ? 1 : nc); ++c) yb[o + c * ya.sc] = acc[c];
-        if (ib)
+        if (kArg)
           for (int64_t c = 0; c < (kOne ? 1 : nc); ++c) ib[o + c * ya.sc] = arg[c];
       }
   });
@@ -137,7 +156,13 @@ void forward_bins(const T* x, const Act4& xa, const PooledOutput& y) {
 
 template <class T>
 void pool_bins_forward(PoolReduce reduce, const T* x, const Act4& xa, const PooledOutput& y) {
-  with_reduce(reduce, [&](auto r) { forward_bins<T, decltype(r)::value>(x, xa, y); });
+  with_reduce(reduce, [&](auto r) {
+    constexpr PoolReduce kReduce = decltype(r)::value;
+    if (kReduce == PoolReduce::max && y.indices)
+      forward_bins<T, kReduce, true>(x, xa, y);
+    else
+      forward_bins<T, kReduce, false>(x, xa, y);
+  });
 }
 
 template <class T>
