@@ -6,7 +6,8 @@ SegNet / Fast R-CNN shapes.
 Peers: torch's own ops where they exist (adaptive_*_pool2d and their aten
 backward kernels, max_unpool2d; unpooling's backward is a gather, as its
 autograd formula). Spatial pyramid pooling is torch's three adaptive_max_pool2d
-+ flatten + cat (backward: the three aten backward kernels, summed).
++ flatten + cat (backward: the three aten backward kernels with the forward's
+indices, summed; convcore's backward gets its forward's indices too).
 torchvision is not installed, so the ROI pooling peer is a stand-in: a torch
 loop of adaptive_max_pool2d over each box's crop of the feature map (bins
 close to, not exactly, roi_pool's; backward: autograd through that loop,
@@ -81,6 +82,7 @@ def _spp(n, dtype, torch, rng):
     y = np.empty((n, 256 * 21), dtype)
     gy = rng.standard_normal(y.shape).astype(dtype)
     gx = np.empty_like(x)
+    _, ind = F.spatial_pyramid_pool2d(x, levels, return_indices=True)
     tf = torch.nn.functional
     inds = [tf.adaptive_max_pool2d(tx, l, return_indices=True)[1] for l in levels]
     offs = np.cumsum([0] + [256 * l * l for l in levels])
@@ -100,8 +102,8 @@ def _spp(n, dtype, torch, rng):
         OpCase("spatial_pyramid_pool2d 1,2,4", "spp_conv5", "fwd",
                lambda: F.spatial_pyramid_pool2d(x, levels, out=y), torch_fwd, _nbytes(x, y)),
         OpCase("spatial_pyramid_pool2d 1,2,4", "spp_conv5", "bwd",
-               lambda: F.spatial_pyramid_pool2d_backward(gy, x, levels, out=gx), torch_bwd,
-               _nbytes(gy, x, gx)),
+               lambda: F.spatial_pyramid_pool2d_backward(gy, x, levels, indices=ind, out=gx),
+               torch_bwd, _nbytes(gy, ind, gx)),
     ]
 
 

@@ -215,8 +215,18 @@ def test_spatial_pyramid_pool2d(rng, dtype, fmt, mode, shape, levels):
     np.testing.assert_allclose(got, want, **tol(dtype))
     gy = rng.standard_normal(want.shape).astype(dtype)
     gx = F.spatial_pyramid_pool2d_backward(gy, as_layout(x, fmt), levels, mode, data_format=fmt)
-    np.testing.assert_allclose(from_layout(gx, fmt), ref.spp_backward(gy, x, levels, mode),
-                               **tol(dtype))
+    expect = ref.spp_backward(gy, x, levels, mode)
+    np.testing.assert_allclose(from_layout(gx, fmt), expect, **tol(dtype))
+    if mode == "max":
+        y, ind = F.spatial_pyramid_pool2d(as_layout(x, fmt), levels, data_format=fmt,
+                                          return_indices=True)
+        np.testing.assert_array_equal(y, got)
+        np.testing.assert_array_equal(
+            ind, np.concatenate([ref.adaptive_pool(x, l, l, "max")[1].reshape(shape[0], -1)
+                                 for l in levels], axis=1))
+        gx = F.spatial_pyramid_pool2d_backward(gy, as_layout(x, fmt), levels, data_format=fmt,
+                                               indices=ind)
+        np.testing.assert_allclose(from_layout(gx, fmt), expect, **tol(dtype))
 
 
 def test_spp_unbatched_and_out(rng):
@@ -325,6 +335,27 @@ def test_max_unpool_defaults_duplicates_1d_out(rng):
     np.testing.assert_array_equal(F.max_unpool1d_backward(y1 * 2, x1, i1, 2), 2 * x1)
     nlc = F.max_unpool1d(x1.T[None].copy(), i1.T[None].copy(), 2, data_format="NLC")
     np.testing.assert_array_equal(nlc[0].T, y1)
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_one_pixel_planes(rng, fmt):
+    # An NCHW map of 1 x 1 planes has unit channel stride, like NHWC.
+    x = rng.standard_normal((2, 5, 1, 1))
+    np.testing.assert_array_equal(
+        from_layout(F.adaptive_max_pool2d(as_layout(x, fmt), 3, data_format=fmt), fmt),
+        np.broadcast_to(x, (2, 5, 3, 3)))
+    gx = F.adaptive_avg_pool2d_backward(as_layout(np.ones((2, 5, 3, 3)), fmt), as_layout(x, fmt),
+                                        3, data_format=fmt)
+    np.testing.assert_allclose(from_layout(gx, fmt), np.full((2, 5, 1, 1), 9.0))
+    ind = np.full((2, 5, 1, 1), 3, np.int64)
+    y = from_layout(F.max_unpool2d(as_layout(x, fmt), as_layout(ind, fmt), 2, data_format=fmt),
+                    fmt)
+    np.testing.assert_array_equal(y, ref.max_unpool(x, ind, 2, 2))
+    g = rng.standard_normal((2, 5, 2, 2))
+    np.testing.assert_array_equal(
+        from_layout(F.max_unpool2d_backward(as_layout(g, fmt), as_layout(x, fmt),
+                                            as_layout(ind, fmt), 2, data_format=fmt), fmt),
+        ref.max_unpool_backward(g, ind))
 
 
 # ----------------------------------------------------------------------------- gradients
@@ -498,6 +529,14 @@ def test_bad_inputs(rng):
            (1,), "sum")
     raises(ValueError, "grad_output has shape (2, 10), expected (2, 15)",
            F.spatial_pyramid_pool2d_backward, np.zeros((2, 10)), x, (1, 2))
+    raises(ValueError, "indices exist only for mode 'max'", F.spatial_pyramid_pool2d, x, (1,),
+           "avg", return_indices=True)
+    raises(ValueError, "indices has shape (2, 4), expected (2, 3)",
+           F.spatial_pyramid_pool2d_backward, np.zeros((2, 3)), x, (1,),
+           indices=np.zeros((2, 4), np.int64))
+    raises(ValueError, "indices value -1 is out of range for a plane of 6 x 6",
+           F.spatial_pyramid_pool2d_backward, np.zeros((2, 3)), x, (1,),
+           indices=np.full((2, 3), -1, np.int64))
     # ROI
     boxes = np.array([[0, 0, 0, 3, 3]], np.float64)
     raises(ValueError, "boxes must have shape (K, 5)", F.roi_pool, x, boxes[:, :4], 2)

@@ -54,36 +54,48 @@ py::array adaptive_pool2d_backward(const std::string& op, const py::array& grad_
   return gx;
 }
 
-py::array spatial_pyramid_pool2d(const std::string& op, const py::array& input,
-                                 const std::vector<int64_t>& levels, const std::string& mode,
-                                 bool nhwc, const std::optional<py::array>& out) {
+py::object spatial_pyramid_pool2d(const std::string& op, const py::array& input,
+                                  const std::vector<int64_t>& levels, const std::string& mode,
+                                  bool nhwc, bool return_indices,
+                                  const std::optional<py::array>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView x = view_of(input, op, "input");
   const std::vector<int64_t> one = pooled_shape(op, x, nhwc, 1, 1);
   const int64_t c = nhwc ? one[3] : one[1];
-  py::array y = output_array(op, "output", x.dtype, {one[0], c * pyramid_bins(levels, op)}, out);
+  const std::vector<int64_t> shape{one[0], c * pyramid_bins(levels, op)};
+  py::array y = output_array(op, "output", x.dtype, shape, out);
   const TensorView yv = view_of(y, op, "out");
+  std::optional<py::array> ind;
+  std::optional<TensorView> iv;
+  if (return_indices) {
+    ind = output_array(op, "indices", DType::i64, shape, std::nullopt);
+    iv = index_view_of(*ind, op, "indices");
+  }
   {
     py::gil_scoped_release release;
-    spatial_pyramid_pool2d(op, reduce, x, nhwc, levels, yv);
+    spatial_pyramid_pool2d(op, reduce, x, nhwc, levels, yv, iv ? &*iv : nullptr);
   }
-  return y;
+  if (ind) return py::make_tuple(y, *ind);
+  return std::move(y);
 }
 
 py::array spatial_pyramid_pool2d_backward(const std::string& op, const py::array& grad_output,
                                           const py::array& input,
                                           const std::vector<int64_t>& levels,
                                           const std::string& mode, bool nhwc,
+                                          const std::optional<py::array>& indices,
                                           const std::optional<py::array>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView gy = view_of(grad_output, op, "grad_output"), x = view_of(input, op, "input");
+  std::optional<TensorView> iv;
+  if (indices) iv = index_view_of(*indices, op, "indices");
   pooled_shape(op, x, nhwc, 1, 1);
   py::array gx = output_array(op, "grad_input", x.dtype,
                               std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out);
   const TensorView gv = view_of(gx, op, "out");
   {
     py::gil_scoped_release release;
-    spatial_pyramid_pool2d_backward(op, reduce, gy, x, nhwc, levels, gv);
+    spatial_pyramid_pool2d_backward(op, reduce, gy, x, nhwc, levels, iv ? &*iv : nullptr, gv);
   }
   return gx;
 }
@@ -189,10 +201,10 @@ void bind_adaptive_pool(py::module_& m) {
         py::arg("grad_output"), py::arg("input"), py::arg("indices"), py::arg("output_size"),
         py::arg("mode"), py::arg("nhwc"), o);
   m.def("spatial_pyramid_pool2d", &spatial_pyramid_pool2d, py::arg("op"), py::arg("input"),
-        py::arg("levels"), py::arg("mode"), py::arg("nhwc"), o);
+        py::arg("levels"), py::arg("mode"), py::arg("nhwc"), py::arg("return_indices"), o);
   m.def("spatial_pyramid_pool2d_backward", &spatial_pyramid_pool2d_backward, py::arg("op"),
         py::arg("grad_output"), py::arg("input"), py::arg("levels"), py::arg("mode"),
-        py::arg("nhwc"), o);
+        py::arg("nhwc"), py::arg("indices"), o);
   m.def("roi_pool", &roi_pool, py::arg("op"), py::arg("input"), py::arg("boxes"),
         py::arg("output_size"), py::arg("spatial_scale"), py::arg("nhwc"), o);
   m.def("roi_pool_backward", &roi_pool_backward, py::arg("op"), py::arg("grad_output"),

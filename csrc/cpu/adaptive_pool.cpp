@@ -19,7 +19,9 @@ constexpr int64_t kBlock = 64;
 // plane. Every array here is contiguous in its layout (NCHW or NHWC), so
 // sh == W * sw and position p lies at offset p * sw from the plane's start.
 
-bool channels_last(const Act4& a) { return a.sc == 1 && a.c > 1; }
+// NHWC (sw == C, sc == 1) with several channels. Not sc == 1 alone: an NCHW
+// map of 1 x 1 planes has sc == 1 too, while its unpooled output does not.
+bool channels_last(const Act4& a) { return a.c > 1 && a.sc == 1 && a.sw == a.c; }
 
 // Runs body(one_channel, image, c0, nc) over every (image, channel block) on
 // the thread pool. Channels-first arrays go one channel (plane) at a time,
@@ -69,19 +71,30 @@ void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, 
     for (int64_t c = 0; c < nc; ++c) acc[c] /= count;
     return;
   }
+  // A running max with strict > (the first maximum wins ties) compiles to
+  // max instructions and conditional moves; NaNs are tracked apart, as the
+  // position of the first one, and win at the end. No branch depends on the
+  // data, so random inputs cost no mispredictions.
   std::fill(acc, acc + nc, -std::numeric_limits<T>::infinity());
   if (kArg) std::fill(arg, arg + nc, rows.begin * W + cols.begin);
+  int64_t nan_at[kBlock];
+  std::fill(nan_at, nan_at + nc, int64_t{-1});
   for (int64_t h = rows.begin; h < rows.end; ++h)
     for (int64_t w = cols.begin; w < cols.end; ++w) {
       const T* p = xb + h * sh + w * sw;
+      const int64_t at = h * W + w;
       for (int64_t c = 0; c < nc; ++c) {
         const T v = p[c];
-        // "v > acc, or v is the first NaN": ties keep the first maximum and
-        // a NaN, once taken, stays. Bitwise & keeps it branch-free.
-        const bool take = !(v <= acc[c]) & (acc[c] == acc[c]);
-        acc[c] = take ? v : acc[c];
-        if (kArg) arg[c] = take ? h * W + w : arg[c];
+        const bool gt = v > acc[c];
+        acc[c] = gt ? v : acc[c];
+        if (kArg) arg[c] = gt ? at : arg[c];
+        nan_at[c] = (v != v && nan_at[c] < 0) ? at : nan_at[c];
       }
+    }
+  for (int64_t c = 0; c < nc; ++c)
+    if (nan_at[c] >= 0) {
+      acc[c] = std::numeric_limits<T>::quiet_NaN();
+      if (kArg) arg[c] = nan_at[c];
     }
 }
 

@@ -73,21 +73,24 @@ cpu::PooledOutput adaptive_output(const Act4& xa, const TensorView& y, bool nhwc
 
 // Level l's part of the pyramid vector y (N, total): a (N, C, l, l) block at
 // column `offset`, C-major whatever x's layout.
-cpu::PooledOutput pyramid_level(const Act4& xa, const TensorView& y, int64_t l, int64_t offset) {
+cpu::PooledOutput pyramid_level(const Act4& xa, const TensorView& y, const TensorView* indices,
+                                int64_t l, int64_t offset) {
   cpu::PooledOutput out;
   const int64_t total = y.sizes[1];
   out.out = {xa.n, xa.c, l, l, total, l * l, l, 1};
   out.grids.push_back({adaptive_spans(xa.h, l), adaptive_spans(xa.w, l)});
   out.data = static_cast<char*>(y.data) + offset * dtype_size(y.dtype);
+  if (indices) out.indices = indices->ptr<int64_t>() + offset;
   return out;
 }
 
 std::vector<cpu::PooledOutput> pyramid(const Act4& xa, const TensorView& y,
+                                       const TensorView* indices,
                                        const std::vector<int64_t>& levels) {
   std::vector<cpu::PooledOutput> outs;
   int64_t offset = 0;
   for (int64_t l : levels) {
-    outs.push_back(pyramid_level(xa, y, l, offset));
+    outs.push_back(pyramid_level(xa, y, indices, l, offset));
     offset += xa.c * l * l;
   }
   return outs;
@@ -107,6 +110,13 @@ cpu::PooledOutput roi_output(const Act4& xa, const TensorView& boxes, const Tens
   }
   out.data = y.data;
   return out;
+}
+
+void check_pyramid_indices(const std::string& op, PoolReduce reduce, const TensorView* indices,
+                           const TensorView& pooled) {
+  if (!indices) return;
+  CC_CHECK_ARG(reduce == PoolReduce::max, op, ": indices exist only for mode 'max'");
+  check_index_array(op, *indices, {pooled.sizes[0], pooled.sizes[1]});
 }
 
 bool global_planes(PoolReduce reduce, const Act4& ya, bool nhwc) {
@@ -166,14 +176,16 @@ void adaptive_pool2d_backward(const std::string& op, PoolReduce reduce,
 }
 
 void spatial_pyramid_pool2d(const std::string& op, PoolReduce reduce, const TensorView& x,
-                            bool nhwc, const std::vector<int64_t>& levels, const TensorView& y) {
+                            bool nhwc, const std::vector<int64_t>& levels, const TensorView& y,
+                            const TensorView* indices) {
   pooled_shape(op, x, nhwc, 1, 1);
   const Act4 xa = act4_of(x, nhwc);
   check_same_dtype(op, "out", y, x);
   check_shape(op, "out", y, {xa.n, xa.c * pyramid_bins(levels, op)});
+  check_pyramid_indices(op, reduce, indices, y);
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
-    for (const cpu::PooledOutput& level : pyramid(xa, y, levels))
+    for (const cpu::PooledOutput& level : pyramid(xa, y, indices, levels))
       cpu::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
   });
 }
@@ -181,16 +193,17 @@ void spatial_pyramid_pool2d(const std::string& op, PoolReduce reduce, const Tens
 void spatial_pyramid_pool2d_backward(const std::string& op, PoolReduce reduce,
                                      const TensorView& grad_output, const TensorView& x,
                                      bool nhwc, const std::vector<int64_t>& levels,
-                                     const TensorView& grad_input) {
+                                     const TensorView* indices, const TensorView& grad_input) {
   pooled_shape(op, x, nhwc, 1, 1);
   const Act4 xa = act4_of(x, nhwc);
   check_same_dtype(op, "grad_output", grad_output, x);
   check_shape(op, "grad_output", grad_output, {xa.n, xa.c * pyramid_bins(levels, op)});
+  check_pyramid_indices(op, reduce, indices, grad_output);
   check_same_dtype(op, "out", grad_input, x);
   check_shape(op, "out", grad_input, layout_shape(xa.n, xa.c, xa.h, xa.w, nhwc));
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
-    cpu::pool_bins_backward(reduce, pyramid(xa, grad_output, levels), x.ptr<T>(), xa,
+    cpu::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(), xa,
                             grad_input.ptr<T>(), op);
   });
 }

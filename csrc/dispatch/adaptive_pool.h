@@ -33,12 +33,15 @@ void adaptive_pool2d_backward(const std::string& op, PoolReduce reduce,
                               const TensorView& grad_input);
 
 // y: (N, C * sum(l * l)); level l's bins flattened (C, l, l), levels in order.
+// indices (mode max; may be null): int64, y's shape, each maximum's flat
+// position in its plane. The backward recomputes them when null.
 void spatial_pyramid_pool2d(const std::string& op, PoolReduce reduce, const TensorView& x,
-                            bool nhwc, const std::vector<int64_t>& levels, const TensorView& y);
+                            bool nhwc, const std::vector<int64_t>& levels, const TensorView& y,
+                            const TensorView* indices);
 void spatial_pyramid_pool2d_backward(const std::string& op, PoolReduce reduce,
                                      const TensorView& grad_output, const TensorView& x,
                                      bool nhwc, const std::vector<int64_t>& levels,
-                                     const TensorView& grad_input);
+                                     const TensorView* indices, const TensorView& grad_input);
 
 // Checks boxes (K, 5) rows (batch_index, x1, y1, x2, y2) of x's dtype with
 // finite coordinates and integer batch indices in [0, N), the pooled size and

@@ -97,8 +97,9 @@ def spatial_pyramid_pool2d(
     levels: Sequence[int],
     mode: str,
     nhwc: bool,
+    return_indices: bool,
     out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+) -> Any: ...
 def spatial_pyramid_pool2d_backward(
     op: str,
     grad_output: np.ndarray,
@@ -106,6 +107,7 @@ def spatial_pyramid_pool2d_backward(
     levels: Sequence[int],
     mode: str,
     nhwc: bool,
+    indices: Optional[np.ndarray],
     out: Optional[np.ndarray] = None,
 ) -> np.ndarray: ...
 def roi_pool(

@@ -439,14 +439,16 @@ def _spp_vector(lay: _Layout, arr: np.ndarray | None) -> np.ndarray | None:
 
 
 def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
-                           data_format: str = "NCHW",
-                           out: np.ndarray | None = None) -> np.ndarray:
+                           data_format: str = "NCHW", return_indices: bool = False,
+                           out: np.ndarray | None = None) -> Any:
     """Spatial pyramid pooling (SPP-net): a fixed-length vector from any input size.
 
     For each level ``l`` in order, adaptive ``mode`` ('max' or 'avg') pooling to
     ``l x l``, flattened ``(C, l, l)`` (channel-major whatever the data_format),
     concatenated: ``(N, C, H, W)`` -> ``(N, C * sum(l * l))`` (unbatched:
-    ``(C * sum(l * l),)``).
+    ``(C * sum(l * l),)``). With ``return_indices`` (mode 'max') also each
+    maximum's int64 flat position ``h * W + w`` in its plane, same shape, which
+    :func:`spatial_pyramid_pool2d_backward` accepts to skip recomputing them.
     """
     op = "spatial_pyramid_pool2d"
     x = operand(input, "input", op)
@@ -454,25 +456,33 @@ def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: 
     lv = _levels(levels, op)
     if out is not None:
         check_out(out, op, "out", x)
-    y = _C.spatial_pyramid_pool2d(op, lay.as4d(x, "input"), lv, mode, lay.nhwc,
-                                  _spp_vector(lay, out))
-    return out if out is not None else (y[0] if lay.unbatched else y)
+    r = _C.spatial_pyramid_pool2d(op, lay.as4d(x, "input"), lv, mode, lay.nhwc,
+                                  bool(return_indices), _spp_vector(lay, out))
+    y, ind = r if return_indices else (r, None)
+    y = out if out is not None else (y[0] if lay.unbatched else y)
+    if ind is None:
+        return y
+    return y, (ind[0] if lay.unbatched else ind)
 
 
 def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
                                     levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
-                                    data_format: str = "NCHW",
+                                    data_format: str = "NCHW", indices: Any = None,
                                     out: np.ndarray | None = None) -> np.ndarray:
-    """Gradient of :func:`spatial_pyramid_pool2d` for its input (the levels' sum)."""
+    """Gradient of :func:`spatial_pyramid_pool2d` for its input (the levels' sum).
+
+    ``indices``: the forward's (``return_indices=True``, mode 'max'), or None to
+    recompute the maxima from ``input``."""
     op = "spatial_pyramid_pool2d"
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
     lay = _Layout(op, 2, x, data_format)
     lv = _levels(levels, op)
+    ind = None if indices is None else _indices(indices, op)
     out4 = lay.out4(out, x.shape, x, g)
     gx = _C.spatial_pyramid_pool2d_backward(op, g[None] if lay.unbatched else g,
                                             lay.as4d(x, "input"), lv,
-                                            mode, lay.nhwc, out4)
+                                            mode, lay.nhwc, _spp_vector(lay, ind), out4)
     return out if out is not None else lay.restore(gx)
 
 
