@@ -72,41 +72,64 @@ void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, 
     return;
   }
   // A running max with strict > (the first maximum wins ties) compiles to
-  // max instructions and conditional moves; NaNs are tracked apart, as the
-  // position of the first one, and win at the end. No branch depends on the
-  // data, so random inputs cost no mispredictions.
+  // max instructions and conditional moves, branch-free, so random inputs
+  // cost no mispredictions. NaNs, which > skips, are found apart.
   std::fill(acc, acc + nc, -std::numeric_limits<T>::infinity());
-  if (kArg) std::fill(arg, arg + nc, rows.begin * W + cols.begin);
-  int64_t nan_at[kBlock];
-  std::fill(nan_at, nan_at + nc, int64_t{-1});
-  for (int64_t h = rows.begin; h < rows.end; ++h)
-    for (int64_t w = cols.begin; w < cols.end; ++w) {
-      const T* p = xb + h * sh + w * sw;
-      const int64_t at = h * W + w;
-      for (int64_t c = 0; c < nc; ++c) {
-        const T v = p[c];
-        const bool gt = v > acc[c];
-        acc[c] = gt ? v : acc[c];
-        if (kArg) arg[c] = gt ? at : arg[c];
-        nan_at[c] = (v != v && nan_at[c] < 0) ? at : nan_at[c];
+  if constexpr (kArg) {
+    std::fill(arg, arg + nc, rows.begin * W + cols.begin);
+    int64_t nan_at[kBlock];
+    std::fill(nan_at, nan_at + nc, int64_t{-1});
+    for (int64_t h = rows.begin; h < rows.end; ++h)
+      for (int64_t w = cols.begin; w < cols.end; ++w) {
+        const T* p = xb + h * sh + w * sw;
+        const int64_t at = h * W + w;
+        for (int64_t c = 0; c < nc; ++c) {
+          const T v = p[c];
+          const bool gt = v > acc[c];
+          acc[c] = gt ? v : acc[c];
+          arg[c] = gt ? at : arg[c];
+          nan_at[c] = (v != v && nan_at[c] < 0) ? at : nan_at[c];
+        }
       }
-    }
-  for (int64_t c = 0; c < nc; ++c)
-    if (nan_at[c] >= 0) {
-      acc[c] = std::numeric_limits<T>::quiet_NaN();
-      if (kArg) arg[c] = nan_at[c];
-    }
+    for (int64_t c = 0; c < nc; ++c)
+      if (nan_at[c] >= 0) {
+        acc[c] = std::numeric_limits<T>::quiet_NaN();
+        arg[c] = nan_at[c];
+      }
+  } else {
+    // Values only: probe += v * 0 turns NaN on a NaN (or an infinity) and
+    // vectorises with the max; a NaN probe sends that channel to a rescan.
+    T probe[kBlock];
+    std::fill(probe, probe + nc, T(0));
+    for (int64_t h = rows.begin; h < rows.end; ++h)
+      for (int64_t w = cols.begin; w < cols.end; ++w) {
+        const T* p = xb + h * sh + w * sw;
+        for (int64_t c = 0; c < nc; ++c) {
+          const T v = p[c];
+          acc[c] = v > acc[c] ? v : acc[c];
+          probe[c] += v * T(0);
+        }
+      }
+    for (int64_t c = 0; c < nc; ++c)
+      if (probe[c] != probe[c])
+        for (int64_t h = rows.begin; h < rows.end; ++h)
+          for (int64_t w = cols.begin; w < cols.end; ++w)
+            if (xb[h * sh + w * sw + c] != xb[h * sh + w * sw + c])
+              acc[c] = std::numeric_limits<T>::quiet_NaN();
+  }
 }
 
-// reduce_channels for one channel (kOne) or a block; a single channel's
-// accumulators are locals the compiler keeps in registers.
+// reduce_channels for one channel (kOne) or a block. A single channel's
+// accumulators are locals the compiler keeps in registers, and it always
+// takes the argmax loop: one chain of conditional moves runs faster there
+// than the values-only loop, which pays off only across a block's lanes.
 template <class T, bool kOne, PoolReduce kReduce, bool kArg = true>
 void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc, T* acc,
                 int64_t* arg) {
   if constexpr (kOne) {
     T a[1];
     int64_t i[1] = {-1};
-    reduce_channels<T, kReduce, kArg>(xb, xa.sh, xa.sw, xa.w, rows, cols, 1, a, i);
+    reduce_channels<T, kReduce, true>(xb, xa.sh, xa.sw, xa.w, rows, cols, 1, a, i);
     acc[0] = a[0];
     arg[0] = i[0];
   } else {
@@ -255,6 +278,14 @@ void global_avg_pool_planes_backward(const T* gy, int64_t planes, int64_t hw, T*
 }
 
 template <class T>
+void copy_elements(const T* src, int64_t n, T* dst) {
+  constexpr int64_t kChunk = 1 << 14;
+  parallel_for((n + kChunk - 1) / kChunk, [&](int64_t begin, int64_t end, int) {
+    std::copy(src + begin * kChunk, src + std::min(end * kChunk, n), dst + begin * kChunk);
+  });
+}
+
+template <class T>
 void max_unpool_forward(const T* x, const int64_t* ind, const Act4& xa, T* y, const Act4& ya,
                         const std::string& op) {
   const int64_t plane = ya.h * ya.w;
@@ -303,6 +334,7 @@ void max_unpool_backward(const T* gy, const Act4& ga, const int64_t* ind, T* gx,
                                       const Act4&, T*, const std::string&);                     \
   template void global_avg_pool_planes<T>(const T*, int64_t, int64_t, T*);                      \
   template void global_avg_pool_planes_backward<T>(const T*, int64_t, int64_t, T*);             \
+  template void copy_elements<T>(const T*, int64_t, T*);                                        \
   template void max_unpool_forward<T>(const T*, const int64_t*, const Act4&, T*, const Act4&,   \
                                       const std::string&);                                      \
   template void max_unpool_backward<T>(const T*, const Act4&, const int64_t*, T*, const Act4&,  \

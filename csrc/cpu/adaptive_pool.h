@@ -53,6 +53,11 @@ void global_avg_pool_planes(const T* x, int64_t planes, int64_t hw, T* y);
 template <class T>
 void global_avg_pool_planes_backward(const T* gy, int64_t planes, int64_t hw, T* gx);
 
+// dst[i] = src[i] for i < n, on the thread pool: adaptive pooling to the
+// input's own size (every bin one pixel), forward and backward.
+template <class T>
+void copy_elements(const T* src, int64_t n, T* dst);
+
 // Max unpooling: y (strides ya) is zero except y[n, c, ind] = x[n, c, h, w]
 // at each input position (ind: strides xa, flat h * W + w in y's plane; a
 // later position in scan order wins a duplicate). Backward gathers: gx[n, c,

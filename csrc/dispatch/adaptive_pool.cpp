@@ -119,6 +119,9 @@ void check_pyramid_indices(const std::string& op, PoolReduce reduce, const Tenso
   check_index_array(op, *indices, {pooled.sizes[0], pooled.sizes[1]});
 }
 
+// Every bin is one pixel: pooling is a copy (without indices to fill).
+bool one_pixel_bins(const Act4& xa, const Act4& ya) { return xa.h == ya.h && xa.w == ya.w; }
+
 bool global_planes(PoolReduce reduce, const Act4& ya, bool nhwc) {
   return reduce == PoolReduce::avg && ya.h == 1 && ya.w == 1 && !nhwc;
 }
@@ -144,7 +147,9 @@ void adaptive_pool2d(const std::string& op, PoolReduce reduce, const TensorView&
   if (indices) check_index_array(op, *indices, layout_shape(ya.n, ya.c, ya.h, ya.w, nhwc));
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
-    if (global_planes(reduce, ya, nhwc) && !indices)
+    if (one_pixel_bins(xa, ya) && !indices)
+      cpu::copy_elements(x.ptr<T>(), x.numel(), y.ptr<T>());
+    else if (global_planes(reduce, ya, nhwc) && !indices)
       cpu::global_avg_pool_planes(x.ptr<T>(), xa.n * xa.c, xa.h * xa.w, y.ptr<T>());
     else
       cpu::pool_bins_forward(reduce, x.ptr<T>(), xa,
@@ -164,6 +169,10 @@ void adaptive_pool2d_backward(const std::string& op, PoolReduce reduce,
   check_shape(op, "out", grad_input, layout_shape(xa.n, xa.c, xa.h, xa.w, nhwc));
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
+    if (one_pixel_bins(xa, ga) && !indices) {
+      cpu::copy_elements(grad_output.ptr<T>(), x.numel(), grad_input.ptr<T>());
+      return;
+    }
     if (global_planes(reduce, ga, nhwc)) {
       cpu::global_avg_pool_planes_backward(grad_output.ptr<T>(), xa.n * xa.c, xa.h * xa.w,
                                            grad_input.ptr<T>());
