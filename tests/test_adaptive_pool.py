@@ -164,6 +164,15 @@ def test_max_nan_propagates(fmt):
     assert y[0, 1, 0, 0] == 5.0 and ind[0, 1, 0, 0] == 15
     assert np.isnan(F.global_max_pool2d(as_layout(x, fmt), data_format=fmt)[0, 0])
     assert np.isnan(F.spatial_pyramid_pool2d(as_layout(x, fmt), (1,), data_format=fmt)[0, 0])
+    # Infinities are values, not NaNs: -inf never wins over a finite value.
+    x = np.full((1, 3, 2, 2), -np.inf)
+    x[0, 1, 1, 0], x[0, 2] = np.inf, [[1.0, -np.inf], [2.0, np.inf]]
+    for levels in ((1,), (2,)):
+        want = ref.spp(x, levels, "max")
+        np.testing.assert_array_equal(
+            F.spatial_pyramid_pool2d(as_layout(x, fmt), levels, data_format=fmt), want)
+    y, ind = F.adaptive_max_pool2d(as_layout(x, fmt), 1, True, data_format=fmt)
+    np.testing.assert_array_equal(from_layout(ind, fmt)[0, :, 0, 0], [0, 2, 3])
 
 
 # ----------------------------------------------------------------------------- global pooling

@@ -49,10 +49,15 @@ int64_t image_of(const PooledOutput& y, int64_t k) { return y.image.empty() ? k 
 
 // Reduces the window rows x cols of nc unit-stride channels at xb into acc
 // and, with kArg, each maximum's flat position into arg (an empty window
-// gives 0 and -1). Strides come by value and the pointers are restrict, so
-// the accumulators stay in registers instead of being reloaded after each
-// store to arg.
-template <class T, PoolReduce kReduce, bool kArg>
+// gives 0 and -1). Ties go to the first maximum in row-major order; a NaN
+// wins (the first one). Strides come by value and the pointers are
+// restrict, so nothing is reloaded after a store.
+//
+// kChain (one channel): one running max with its position, as conditional
+// moves: no branch depends on the data, so random inputs cost no
+// mispredictions. A block of channels without positions runs a loop that
+// vectorises across the lanes; with positions, one chain per lane.
+template <class T, PoolReduce kReduce, bool kArg, bool kChain>
 void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, Span rows,
                      Span cols, int64_t nc, T* __restrict acc, int64_t* __restrict arg) {
   if (rows.size() == 0 || cols.size() == 0) {
@@ -71,70 +76,61 @@ void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, 
     for (int64_t c = 0; c < nc; ++c) acc[c] /= count;
     return;
   }
-  // A running max with strict > (the first maximum wins ties) compiles to
-  // max instructions and conditional moves, branch-free, so random inputs
-  // cost no mispredictions. NaNs, which > skips, are found apart.
+  constexpr T kNaN = std::numeric_limits<T>::quiet_NaN();
   std::fill(acc, acc + nc, -std::numeric_limits<T>::infinity());
-  if constexpr (kArg) {
-    std::fill(arg, arg + nc, rows.begin * W + cols.begin);
-    int64_t nan_at[kBlock];
-    std::fill(nan_at, nan_at + nc, int64_t{-1});
+  if constexpr (kChain) {
+    T m = acc[0];
+    int64_t at_max = rows.begin * W + cols.begin, nan_at = -1;
     for (int64_t h = rows.begin; h < rows.end; ++h)
       for (int64_t w = cols.begin; w < cols.end; ++w) {
-        const T* p = xb + h * sh + w * sw;
+        const T v = xb[h * sh + w * sw];
         const int64_t at = h * W + w;
-        for (int64_t c = 0; c < nc; ++c) {
-          const T v = p[c];
-          const bool gt = v > acc[c];
-          acc[c] = gt ? v : acc[c];
-          arg[c] = gt ? at : arg[c];
-          nan_at[c] = (v != v && nan_at[c] < 0) ? at : nan_at[c];
-        }
+        const bool gt = v > m;
+        m = std::max(m, v);  // maxss: keeps m when v is NaN
+        at_max = gt ? at : at_max;
+        nan_at = (v != v && nan_at < 0) ? at : nan_at;
       }
+    acc[0] = nan_at >= 0 ? kNaN : m;
+    if (kArg) arg[0] = nan_at >= 0 ? nan_at : at_max;
+    return;
+  }
+  if constexpr (kArg) {
+    // Positions do not vectorise (64-bit selects on float compares): run
+    // each lane's chain, the block's lanes sharing the window's cache lines.
     for (int64_t c = 0; c < nc; ++c)
-      if (nan_at[c] >= 0) {
-        acc[c] = std::numeric_limits<T>::quiet_NaN();
-        arg[c] = nan_at[c];
+      reduce_channels<T, kReduce, true, true>(xb + c, sh, sw, W, rows, cols, 1, acc + c,
+                                               arg + c);
+    return;
+  }
+  // probe += v * 0 turns NaN on a NaN (or an infinity) and vectorises with
+  // the max; a NaN probe sends that channel to a rescan for its first NaN.
+  T probe[kBlock];
+  std::fill(probe, probe + nc, T(0));
+  for (int64_t h = rows.begin; h < rows.end; ++h)
+    for (int64_t w = cols.begin; w < cols.end; ++w) {
+      const T* p = xb + h * sh + w * sw;
+      for (int64_t c = 0; c < nc; ++c) {
+        const T v = p[c];
+        acc[c] = std::max(acc[c], v);  // maxps: keeps acc when v is NaN
+        probe[c] += v * T(0);
       }
-  } else {
-    // Values only: probe += v * 0 turns NaN on a NaN (or an infinity) and
-    // vectorises with the max; a NaN probe sends that channel to a rescan.
-    T probe[kBlock];
-    std::fill(probe, probe + nc, T(0));
-    for (int64_t h = rows.begin; h < rows.end; ++h)
-      for (int64_t w = cols.begin; w < cols.end; ++w) {
-        const T* p = xb + h * sh + w * sw;
-        for (int64_t c = 0; c < nc; ++c) {
-          const T v = p[c];
-          acc[c] = v > acc[c] ? v : acc[c];
-          probe[c] += v * T(0);
+    }
+  for (int64_t c = 0; c < nc; ++c) {
+    if (probe[c] == probe[c]) continue;
+    for (int64_t h = rows.begin; h < rows.end && acc[c] == acc[c]; ++h)
+      for (int64_t w = cols.begin; w < cols.end; ++w)
+        if (xb[h * sh + w * sw + c] != xb[h * sh + w * sw + c]) {
+          acc[c] = kNaN;
+          break;
         }
-      }
-    for (int64_t c = 0; c < nc; ++c)
-      if (probe[c] != probe[c])
-        for (int64_t h = rows.begin; h < rows.end; ++h)
-          for (int64_t w = cols.begin; w < cols.end; ++w)
-            if (xb[h * sh + w * sw + c] != xb[h * sh + w * sw + c])
-              acc[c] = std::numeric_limits<T>::quiet_NaN();
   }
 }
 
-// reduce_channels for one channel (kOne) or a block. A single channel's
-// accumulators are locals the compiler keeps in registers, and it always
-// takes the argmax loop: one chain of conditional moves runs faster there
-// than the values-only loop, which pays off only across a block's lanes.
 template <class T, bool kOne, PoolReduce kReduce, bool kArg = true>
 void reduce_bin(const T* xb, const Act4& xa, Span rows, Span cols, int64_t nc, T* acc,
                 int64_t* arg) {
-  if constexpr (kOne) {
-    T a[1];
-    int64_t i[1] = {-1};
-    reduce_channels<T, kReduce, true>(xb, xa.sh, xa.sw, xa.w, rows, cols, 1, a, i);
-    acc[0] = a[0];
-    arg[0] = i[0];
-  } else {
-    reduce_channels<T, kReduce, kArg>(xb, xa.sh, xa.sw, xa.w, rows, cols, nc, acc, arg);
-  }
+  reduce_channels<T, kReduce, kArg, kOne>(xb, xa.sh, xa.sw, xa.w, rows, cols, kOne ? 1 : nc, acc,
+                                          arg);
 }
 
 // Zeroes nc unit-stride channels of every position of an image at gb.
