@@ -216,6 +216,19 @@ void pool_bins_backward(PoolReduce reduce, const std::vector<PooledOutput>& grad
         const BinGrid& grid = grid_of(gy, k);
         const int64_t go = k * ga.sn + c0 * ga.sc;
         const T* gyb = static_cast<const T*>(gy.data) + go;
+        if (gy.indices) {  // the forward's positions: a plain scatter, no bins
+          const int64_t* ib = gy.indices + go;
+          for (int64_t i = 0; i < ga.h; ++i)
+            for (int64_t j = 0; j < ga.w; ++j)
+              for (int64_t c = 0; c < nc; ++c) {
+                const int64_t o = i * ga.sh + j * ga.sw + c * ga.sc, at = ib[o];
+                // One unsigned compare also rejects negative positions.
+                if (static_cast<uint64_t>(at) >= static_cast<uint64_t>(plane))
+                  bad_index(op, "indices", at, xa.h, xa.w);
+                gxb[at * xa.sw + c] += gyb[o];
+              }
+          continue;
+        }
         for (int64_t i = 0; i < ga.h; ++i)
           for (int64_t j = 0; j < ga.w; ++j) {
             const Span rows = grid.rows[i], cols = grid.cols[j];
@@ -232,14 +245,7 @@ void pool_bins_backward(PoolReduce reduce, const std::vector<PooledOutput>& grad
                 }
               continue;
             }
-            if (gy.indices) {
-              for (int64_t c = 0; c < nc; ++c) {
-                arg[c] = gy.indices[go + o + c * ga.sc];
-                if (arg[c] < 0 || arg[c] >= plane) bad_index(op, "indices", arg[c], xa.h, xa.w);
-              }
-            } else {
-              reduce_bin<T, kOne, PoolReduce::max>(x + xo, xa, rows, cols, nc, acc, arg);
-            }
+            reduce_bin<T, kOne, PoolReduce::max>(x + xo, xa, rows, cols, nc, acc, arg);
             for (int64_t c = 0; c < nc; ++c)
               if (arg[c] >= 0) gxb[arg[c] * xa.sw + c] += g[c];
           }
