@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 // The single entry of adaptive / global / spatial-pyramid / ROI pooling and
-// max unpooling: validate, choose the loop (a plane-mean fast path for the
-// global average of channels-first maps, per-plane or channel-block bin
-// loops otherwise), run it for float32 or float64.
+// max unpooling: validate, choose the loop (a copy when every bin is one
+// pixel, a plane-mean fast path for the global average of channels-first
+// maps, per-plane or channel-block bin loops otherwise), run it for float32
+// or float64.
 //
 // Every activation is a 4-D view, NCHW or (nhwc) NHWC, contiguous in its
 // layout; 1-D ops arrive as 2-D with H = 1. Outputs are allocated by the
