@@ -8,6 +8,7 @@ namespace py = pybind11;
 namespace convcore::bindings {
 void bind_ops(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_adaptive_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_runtime(py::module_& m);
@@ -27,6 +28,7 @@ PYBIND11_MODULE(_C, m) {
   });
   convcore::bindings::bind_ops(m);
   convcore::bindings::bind_pool(m);
+  convcore::bindings::bind_adaptive_pool(m);
   convcore::bindings::bind_norm(m);
   convcore::bindings::bind_layers(m);
   convcore::bindings::bind_runtime(m);

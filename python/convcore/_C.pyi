@@ -202,3 +202,97 @@ def dropout(input: np.ndarray, p: float, seed: int, training: bool, inplace: boo
 def dropout_backward(grad_output: np.ndarray, p: float, seed: int, mask: Optional[np.ndarray] = None, out: Optional[np.ndarray] = None) -> np.ndarray: ...
 def linear(input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None, out: Optional[np.ndarray] = None) -> np.ndarray: ...
 def linear_backward(grad_output: np.ndarray, input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], need_input: bool, need_weight: bool, need_bias: bool) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
+
+# --- adaptive_pool ---
+from typing import Any, Sequence  # noqa: E402
+
+# Arrays are 4-D (NCHW, or NHWC with nhwc=True); `op` names the caller in messages.
+def adaptive_pool2d(
+    op: str,
+    input: np.ndarray,
+    output_size: tuple[int, int],
+    mode: str,
+    nhwc: bool,
+    return_indices: bool,
+    out: Optional[np.ndarray] = None,
+) -> Any: ...
+def adaptive_pool2d_backward(
+    op: str,
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    indices: Optional[np.ndarray],
+    output_size: tuple[int, int],
+    mode: str,
+    nhwc: bool,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def spatial_pyramid_pool2d(
+    op: str,
+    input: np.ndarray,
+    levels: Sequence[int],
+    mode: str,
+    nhwc: bool,
+    return_indices: bool,
+    out: Optional[np.ndarray] = None,
+) -> Any: ...
+def spatial_pyramid_pool2d_backward(
+    op: str,
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    levels: Sequence[int],
+    mode: str,
+    nhwc: bool,
+    indices: Optional[np.ndarray],
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def roi_pool(
+    op: str,
+    input: np.ndarray,
+    boxes: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    nhwc: bool,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def roi_pool_backward(
+    op: str,
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    boxes: np.ndarray,
+    output_size: tuple[int, int],
+    spatial_scale: float,
+    nhwc: bool,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def unpool_output_size(
+    op: str,
+    kernel_size: tuple[int, int],
+    stride: tuple[int, int],
+    padding: tuple[int, int],
+    h: int,
+    w: int,
+    output_size: Optional[Sequence[int]],
+) -> list[int]: ...
+def max_unpool2d(
+    op: str,
+    input: np.ndarray,
+    indices: np.ndarray,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Optional[Sequence[int]],
+    nhwc: bool,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...
+def max_unpool2d_backward(
+    op: str,
+    grad_output: np.ndarray,
+    input: np.ndarray,
+    indices: np.ndarray,
+    kernel_size: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    output_size: Optional[Sequence[int]],
+    nhwc: bool,
+    out: Optional[np.ndarray] = None,
+) -> np.ndarray: ...

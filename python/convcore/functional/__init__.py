@@ -11,10 +11,11 @@ new C-contiguous arrays unless ``out=`` is given; inputs are never modified.
 
 from __future__ import annotations
 
-from . import activation, conv, loss, normalization, pooling
+from . import activation, adaptive_pooling, conv, loss, normalization, pooling
 # dropout and linear are also function names: keep the modules under aliases
 from . import dropout as _dropout_module, linear as _linear_module
 from .activation import *  # noqa: F401,F403
+from .adaptive_pooling import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
@@ -24,5 +25,5 @@ from .pooling import *  # noqa: F401,F403
 
 __all__ = sorted(
     conv.__all__ + pooling.__all__ + normalization.__all__ + activation.__all__
-    + loss.__all__ + _dropout_module.__all__ + _linear_module.__all__
+    + loss.__all__ + _dropout_module.__all__ + _linear_module.__all__ + adaptive_pooling.__all__
 )
