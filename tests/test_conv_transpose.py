@@ -85,6 +85,8 @@ CASES = [
     TCase(1, 3, 2, (4, 5), (3, 2), s=(1, 1), op=(1, 1), d=(2, 2)),  # output_padding > padding
     TCase(1, 2, 3, (3, 6), (3, 3), s=(3, 2), p=(2, 0, 1, 3), op=(2, 1), d=(1, 2)),
     TCase(2, 2, 2, (6, 6), (3, 3), p=(2, 2, 2, 2)),  # padding crops more than the kernel adds
+    # depthwise, stride 1, output_padding past the padding by more than a row's slack
+    TCase(1, 3, 3, (4, 5), (2, 2), op=(1, 19), d=(2, 20), groups=3),
 ]
 
 

@@ -469,11 +469,15 @@ namespace {
 // the fold that sends a padded-plane gradient back to the pixels it read.
 struct PaddedPlane {
   int64_t hp, wp, ld, pad_left;  // ld: row stride, with the slack the kernels read
+  // Input columns the plane holds: fewer than the input's when a transposed
+  // convolution's output_padding made the right padding negative.
+  int64_t inner;
   std::vector<int64_t> rows, cols;  // padded index -> source index or -1
 
   explicit PaddedPlane(const ConvProblem& prob)
       : hp(prob.h + prob.p.pad[0] + prob.p.pad[1]), wp(prob.w + prob.p.pad[2] + prob.p.pad[3]),
-        ld(depthwise_row_stride(wp, dtype_size(prob.dtype))), pad_left(prob.p.pad[2]) {
+        ld(depthwise_row_stride(wp, dtype_size(prob.dtype))), pad_left(prob.p.pad[2]),
+        inner(std::clamp<int64_t>(wp - pad_left, 0, prob.w)) {
     rows.resize(hp);
     cols.resize(wp);
     for (int64_t i = 0; i < hp; ++i) rows[i] = source_index(i - prob.p.pad[0], prob.h, prob.p.pad_mode);
@@ -501,9 +505,9 @@ struct PaddedPlane {
       for (int64_t j = 0; j < pad_left; ++j)
         if (cols[j] >= 0) d[j] = row[cols[j] * s.sw];
       if (s.sw == 1) {
-        std::memcpy(d + pad_left, row, s.w * sizeof(T));
+        std::memcpy(d + pad_left, row, inner * sizeof(T));
       } else {
-        for (int64_t j = 0; j < s.w; ++j) d[pad_left + j] = row[j * s.sw];
+        for (int64_t j = 0; j < inner; ++j) d[pad_left + j] = row[j * s.sw];
       }
       for (int64_t j = pad_left + s.w; j < wp; ++j)
         if (cols[j] >= 0) d[j] = row[cols[j] * s.sw];
@@ -518,7 +522,7 @@ struct PaddedPlane {
       if (rows[i] < 0) continue;
       T* row = dst + rows[i] * s.sh;
       const T* g = grad + i * ld;
-      for (int64_t j = 0; j < s.w; ++j) row[j * s.sw] += g[pad_left + j];
+      for (int64_t j = 0; j < inner; ++j) row[j * s.sw] += g[pad_left + j];
       for (int64_t j = 0; j < wp; ++j)
         if ((j < pad_left || j >= pad_left + s.w) && cols[j] >= 0) row[cols[j] * s.sw] += g[j];
     }

@@ -1,6 +1,6 @@
 """Typed surface of the native extension (csrc/bindings)."""
 
-from typing import Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 
@@ -204,7 +204,6 @@ def linear(input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = N
 def linear_backward(grad_output: np.ndarray, input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], need_input: bool, need_weight: bool, need_bias: bool) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
 
 # --- adaptive_pool ---
-from typing import Any, Sequence  # noqa: E402
 
 # Arrays are 4-D (NCHW, or NHWC with nhwc=True); `op` names the caller in messages.
 def adaptive_pool2d(
