@@ -1,0 +1,5 @@
+"""Linear (fully connected) and Flatten."""
+
+from __future__ import annotations
+
+__all__: list[str] = []
