@@ -505,7 +505,7 @@ def test_bad_inputs(rng):
            (2, -2))
     raises(TypeError, "output_size must be an int or a sequence of 2", F.adaptive_avg_pool2d, x,
            (1, 2, 3))
-    raises(ValueError, "expected input to be 3-D or 4-D", F.adaptive_avg_pool2d, x[0, 0], 2)
+    raises(ValueError, "expected input to be 3-D (unbatched) or 4-D (batched)", F.adaptive_avg_pool2d, x[0, 0], 2)
     raises(ValueError, "data_format must be 'NCHW' or 'NHWC', got 'CHWN'", F.adaptive_avg_pool2d,
            x, 2, data_format="CHWN")
     raises(TypeError, "input has dtype int32", F.adaptive_avg_pool2d, x.astype(np.int32), 2)

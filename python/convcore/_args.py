@@ -4,7 +4,7 @@ padding modes, layouts) into the plain values the native core validates."""
 from __future__ import annotations
 
 import numbers
-from typing import Any, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -60,7 +60,7 @@ def operand(x: Any, name: str, op: str) -> np.ndarray:
     return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
-def check_out(out: Any, op: str, name: str, *inputs: np.ndarray) -> None:
+def check_out(out: Any, op: str, name: str, *inputs: Optional[np.ndarray]) -> None:
     if out is None:
         return
     if not isinstance(out, np.ndarray):

@@ -21,15 +21,8 @@ from typing import Any
 import numpy as np
 
 from .. import _C
-from .._args import (
-    IntOrPair,
-    check_out,
-    data_format,
-    in_int64,
-    int_tuple,
-    is_int,
-    operand,
-)
+from .._args import IntOrPair, check_out, in_int64, int_tuple, is_int, operand
+from ._layout import Layout, index_operand
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -55,75 +48,11 @@ __all__ = [
 ]
 
 OutputSize = int | None | Sequence[int | None]
-_LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
+def _core_size(lay: Layout, size: Sequence[int]) -> tuple[int, int]:
+    return (1, int(size[0])) if lay.nd == 1 else (int(size[0]), int(size[1]))
 
 
-class _Layout:
-    """How one call's arrays map onto the core's 4-D arrays: 1-D ops run as
-    2-D with H = 1, an unbatched input gains a batch axis of 1."""
-
-    def __init__(self, op: str, nd: int, x: np.ndarray, fmt: str, batched_only: bool = False):
-        self.op, self.nd = op, nd
-        self.nhwc = data_format(fmt, _LAYOUTS[nd], op)
-        ranks = (nd + 2,) if batched_only else (nd + 1, nd + 2)
-        if x.ndim not in ranks:
-            want = " or ".join(f"{r}-D" for r in ranks)
-            raise ValueError(
-                f"{op}: expected input to be {want} ({_LAYOUTS[nd][self.nhwc]} layout"
-                f"{'' if batched_only else ', batch axis optional'}), got a {x.ndim}-D array "
-                f"of shape {x.shape}"
-            )
-        self.unbatched = x.ndim == nd + 1
-        self.spatial = tuple(x.shape[-nd - 1:-1] if self.nhwc else x.shape[-nd:])
-        self.channels = x.shape[-1] if self.nhwc else x.shape[-nd - 1]
-
-    def shape(self, batch: int | None, spatial: Sequence[int]) -> tuple:
-        """An activation's shape in the caller's rank and layout."""
-        core = tuple(spatial) + (self.channels,) if self.nhwc else (self.channels,) + tuple(spatial)
-        return core if self.unbatched else (batch,) + core
-
-    def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
-        want = self.nd + (1 if self.unbatched else 2)
-        if arr.ndim != want:
-            raise ValueError(
-                f"{self.op}: {name} has {arr.ndim} dimensions (shape {arr.shape}); expected {want}"
-            )
-        if self.unbatched:
-            arr = arr[None]
-        if self.nd == 1:
-            arr = arr[:, None, :, :] if self.nhwc else arr[:, :, None, :]
-        return arr
-
-    def restore(self, arr: np.ndarray) -> np.ndarray:
-        if self.nd == 1:
-            arr = arr[:, 0, :, :] if self.nhwc else arr[:, :, 0, :]
-        return arr[0] if self.unbatched else arr
-
-    def out4(self, out: Any, expected: tuple, *inputs: np.ndarray) -> np.ndarray | None:
-        """The core's 4-D view of a caller's out= array, checked in the caller's shape."""
-        if out is None:
-            return None
-        check_out(out, self.op, "out", *inputs)
-        if out.shape != tuple(expected):
-            raise ValueError(f"{self.op}: out has shape {out.shape}, expected {tuple(expected)}")
-        if not out.flags.c_contiguous:
-            raise ValueError(f"{self.op}: out must be C-contiguous")
-        return self.as4d(out, "out")
-
-    def core_size(self, size: Sequence[int]) -> tuple[int, int]:
-        return (1, int(size[0])) if self.nd == 1 else (int(size[0]), int(size[1]))
-
-
-def _indices(ind: Any, op: str) -> np.ndarray:
-    if ind is None:
-        raise TypeError(f"{op}: indices must be an int64 array, got None")
-    arr = ind if isinstance(ind, np.ndarray) else np.asarray(ind)
-    if arr.dtype != np.int64:
-        raise TypeError(f"{op}: indices has dtype {arr.dtype}; expected int64")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
-
-
-def _output_size(size: OutputSize, layout: _Layout) -> tuple[int, ...]:
+def _output_size(size: OutputSize, layout: Layout) -> tuple[int, ...]:
     """An int, or a tuple of nd ints or None (None keeps that input size)."""
     nd, op = layout.nd, layout.op
     if is_int(size):
@@ -145,10 +74,10 @@ def _output_size(size: OutputSize, layout: _Layout) -> tuple[int, ...]:
 def _adaptive(op: str, nd: int, mode: str, input: Any, output_size: OutputSize,
               return_indices: bool, fmt: str, out: Any) -> Any:
     x = operand(input, "input", op)
-    lay = _Layout(op, nd, x, fmt)
+    lay = Layout(op, nd, x.shape, fmt)
     size = _output_size(output_size, lay)
     out4 = lay.out4(out, lay.shape(x.shape[0], size), x)
-    r = _C.adaptive_pool2d(op, lay.as4d(x, "input"), lay.core_size(size), mode, lay.nhwc,
+    r = _C.adaptive_pool2d(op, lay.as4d(x, "input"), _core_size(lay, size), mode, lay.nhwc,
                            return_indices, out4)
     if return_indices:
         y, ind = r
@@ -160,12 +89,12 @@ def _adaptive_backward(op: str, nd: int, mode: str, grad_output: Any, input: Any
                        indices: Any, output_size: OutputSize, fmt: str, out: Any) -> np.ndarray:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
-    lay = _Layout(op, nd, x, fmt)
+    lay = Layout(op, nd, x.shape, fmt)
     size = _output_size(output_size, lay)
-    ind = None if indices is None else lay.as4d(_indices(indices, op), "indices")
+    ind = None if indices is None else lay.as4d(index_operand(indices, op), "indices")
     out4 = lay.out4(out, x.shape, x, g)
     gx = _C.adaptive_pool2d_backward(op, lay.as4d(g, "grad_output"), lay.as4d(x, "input"), ind,
-                                     lay.core_size(size), mode, lay.nhwc, out4)
+                                     _core_size(lay, size), mode, lay.nhwc, out4)
     return out if out is not None else lay.restore(gx)
 
 
@@ -250,14 +179,14 @@ def adaptive_max_pool1d_backward(grad_output: Any, input: Any, indices: Any | No
                               output_size, data_format, out)
 
 
-def _global_shape(lay: _Layout, batch: int, keepdim: bool) -> tuple:
+def _global_shape(lay: Layout, batch: int, keepdim: bool) -> tuple:
     return lay.shape(batch, (1, 1)) if keepdim else (lay.channels,) if lay.unbatched else (
         batch, lay.channels)
 
 
 def _global(op: str, mode: str, input: Any, keepdim: bool, fmt: str, out: Any) -> np.ndarray:
     x = operand(input, "input", op)
-    lay = _Layout(op, 2, x, fmt)
+    lay = Layout(op, 2, x.shape, fmt)
     want = _global_shape(lay, x.shape[0], keepdim)
     out4 = None
     if out is not None:
@@ -273,7 +202,7 @@ def _global_backward(op: str, mode: str, grad_output: Any, input: Any, keepdim: 
                      out: Any) -> np.ndarray:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
-    lay = _Layout(op, 2, x, fmt)
+    lay = Layout(op, 2, x.shape, fmt)
     want = _global_shape(lay, x.shape[0], keepdim)
     if g.shape != want:
         raise ValueError(f"{op}: grad_output has shape {g.shape}, expected {want}")
@@ -313,7 +242,7 @@ def global_max_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = Fal
                             out)
 
 
-def _unpool_args(lay: _Layout, kernel_size: Any, stride: Any, padding: Any,
+def _unpool_args(lay: Layout, kernel_size: Any, stride: Any, padding: Any,
                  output_size: Any) -> tuple:
     op, nd = lay.op, lay.nd
     k = int_tuple(kernel_size, nd, "kernel_size", op)
@@ -340,8 +269,8 @@ def _unpool_args(lay: _Layout, kernel_size: Any, stride: Any, padding: Any,
 def _unpool(op: str, nd: int, input: Any, indices: Any, kernel_size: Any, stride: Any,
             padding: Any, output_size: Any, fmt: str, out: Any) -> np.ndarray:
     x = operand(input, "input", op)
-    ind = _indices(indices, op)
-    lay = _Layout(op, nd, x, fmt)
+    ind = index_operand(indices, op)
+    lay = Layout(op, nd, x.shape, fmt)
     k, s, p, size = _unpool_args(lay, kernel_size, stride, padding, output_size)
     x4 = lay.as4d(x, "input")
     if ind.shape != x.shape:
@@ -360,8 +289,8 @@ def _unpool_backward(op: str, nd: int, grad_output: Any, input: Any, indices: An
                      out: Any) -> np.ndarray:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
-    ind = _indices(indices, op)
-    lay = _Layout(op, nd, x, fmt)
+    ind = index_operand(indices, op)
+    lay = Layout(op, nd, x.shape, fmt)
     k, s, p, size = _unpool_args(lay, kernel_size, stride, padding, output_size)
     if ind.shape != x.shape:
         raise ValueError(f"{op}: indices has shape {ind.shape}, expected input's {x.shape}")
@@ -434,7 +363,7 @@ def _levels(levels: Any, op: str) -> list[int]:
     return list(in_int64(levels, "levels", op))
 
 
-def _spp_vector(lay: _Layout, arr: np.ndarray | None) -> np.ndarray | None:
+def _spp_vector(lay: Layout, arr: np.ndarray | None) -> np.ndarray | None:
     return None if arr is None else arr[None] if lay.unbatched else arr
 
 
@@ -452,7 +381,7 @@ def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: 
     """
     op = "spatial_pyramid_pool2d"
     x = operand(input, "input", op)
-    lay = _Layout(op, 2, x, data_format)
+    lay = Layout(op, 2, x.shape, data_format)
     lv = _levels(levels, op)
     if out is not None:
         check_out(out, op, "out", x)
@@ -476,9 +405,9 @@ def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
     op = "spatial_pyramid_pool2d"
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
-    lay = _Layout(op, 2, x, data_format)
+    lay = Layout(op, 2, x.shape, data_format)
     lv = _levels(levels, op)
-    ind = None if indices is None else _indices(indices, op)
+    ind = None if indices is None else index_operand(indices, op)
     out4 = lay.out4(out, x.shape, x, g)
     gx = _C.spatial_pyramid_pool2d_backward(op, g[None] if lay.unbatched else g,
                                             lay.as4d(x, "input"), lv,
@@ -490,7 +419,7 @@ def _roi_args(op: str, input: Any, boxes: Any, output_size: Any, spatial_scale: 
               fmt: str) -> tuple:
     x = operand(input, "input", op)
     b = operand(boxes, "boxes", op)
-    lay = _Layout(op, 2, x, fmt, batched_only=True)
+    lay = Layout(op, 2, x.shape, fmt, batched_only=True)
     size = int_tuple(output_size, 2, "output_size", op)
     if isinstance(spatial_scale, bool) or not isinstance(spatial_scale, (int, float, np.number)):
         raise TypeError(f"{op}: spatial_scale must be a number, got {spatial_scale!r}")

@@ -9,12 +9,12 @@ import numpy as np
 
 from .. import _C
 from ..shape import conv_output_size
+from ._layout import Layout
 from .._args import (
     IntOrPair,
     Padding,
     PaddingMode,
     check_out,
-    data_format,
     in_int64,
     int_tuple,
     is_int,
@@ -35,10 +35,9 @@ __all__ = [
 ]
 
 _NEEDS = ("input", "weight", "bias")
-_LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
 
 
-class _ConvCall:
+class _ConvCall(Layout):
     """One convolution call in the core's terms: 4-D arrays and ConvParams.
 
     `output_padding` (not None) makes it a transposed convolution, whose
@@ -60,14 +59,9 @@ class _ConvCall:
         fmt: str,
         output_padding: Any = None,
     ) -> None:
-        self.op, self.nd = op, nd
+        super().__init__(op, nd, x_shape, fmt)
         self.transposed = output_padding is not None
         self.core = "conv_transpose2d" if self.transposed else "conv2d"
-        if len(x_shape) not in (nd + 1, nd + 2):
-            raise ValueError(
-                f"{op}: expected input to be {nd + 1}-D (unbatched) or {nd + 2}-D (batched), "
-                f"got a {len(x_shape)}-D array of shape {tuple(x_shape)}"
-            )
         if len(w_shape) != nd + 2:
             kernel = "kH, kW" if nd == 2 else "kL"
             channels = ("in_channels, out_channels/groups" if self.transposed
@@ -76,18 +70,14 @@ class _ConvCall:
                 f"{op}: expected weight to be {nd + 2}-D ({channels}, "
                 f"{kernel}), got a {len(w_shape)}-D array of shape {tuple(w_shape)}"
             )
-        self.unbatched = len(x_shape) == nd + 1
-        self.nhwc = data_format(fmt, _LAYOUTS[nd], op)
         if not is_int(groups):
             raise TypeError(f"{op}: groups must be an int, got {groups!r}")
         in_int64((groups,), "groups", op)
         s = int_tuple(stride, nd, "stride", op)
         d = int_tuple(dilation, nd, "dilation", op)
-        batched = tuple(x_shape) if not self.unbatched else (1,) + tuple(x_shape)
-        sizes = batched[1:-1] if self.nhwc else batched[2:]
         if self.transposed and isinstance(padding, str):
             raise TypeError(f"{op}: padding must be an int or a tuple of ints, got {padding!r}")
-        pads = spatial_padding(padding, sizes, w_shape[2:], s, d, op)
+        pads = spatial_padding(padding, self.spatial, w_shape[2:], s, d, op)
         core_mode, value = padding_mode(mode, op)
         out_pad = int_tuple(output_padding, nd, "output_padding", op) if self.transposed else (0,) * nd
 
@@ -100,19 +90,6 @@ class _ConvCall:
         else:
             p.stride, p.dilation, p.pad, p.output_padding = s, d, pads, out_pad
         self.params = p
-
-    def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
-        """A same-layout 4-D view of an activation-shaped array."""
-        want = self.nd + (1 if self.unbatched else 2)
-        if arr.ndim != want:
-            raise ValueError(
-                f"{self.op}: {name} has {arr.ndim} dimensions (shape {arr.shape}); expected {want}"
-            )
-        if self.unbatched:
-            arr = arr[None]
-        if self.nd == 1:
-            arr = arr[:, :, None, :] if not self.nhwc else arr[:, None, :, :]
-        return arr
 
     def weight4d(self, w: np.ndarray) -> np.ndarray:
         return w[:, :, None, :] if self.nd == 1 and w.ndim == 3 else w
@@ -153,11 +130,6 @@ class _ConvCall:
         if not out.flags.c_contiguous:
             raise ValueError(f"{self.op}: {name} must be C-contiguous")
         return self.weight4d(out) if weight else self.as4d(out, name)
-
-    def restore(self, arr: np.ndarray) -> np.ndarray:
-        if self.nd == 1:
-            arr = arr[:, :, 0, :] if not self.nhwc else arr[:, 0, :, :]
-        return arr[0] if self.unbatched else arr
 
     def restore_weight(self, arr: np.ndarray) -> np.ndarray:
         return arr[:, :, 0, :] if self.nd == 1 else arr

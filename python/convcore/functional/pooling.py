@@ -21,7 +21,8 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _C
-from .._args import IntOrPair, check_out, data_format, int_tuple, operand
+from .._args import IntOrPair, int_tuple, operand
+from ._layout import Layout, index_operand
 
 __all__ = [
     "avg_pool1d",
@@ -38,11 +39,7 @@ __all__ = [
     "max_pool2d_backward",
 ]
 
-_LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
-
-
-
-class _PoolCall:
+class _PoolCall(Layout):
     """One pooling call in the core's terms: 4-D arrays and PoolParams. A 1-D
     pool runs as a 2-D one with H = 1 (kernel 1, stride 1 along it) and an
     unbatched input gains a batch axis of 1; `as4d` applies both, `restore`
@@ -64,14 +61,7 @@ class _PoolCall:
         divisor_override: Any = None,
         norm_type: Any = 2.0,
     ) -> None:
-        self.op, self.nd = op, nd
-        if len(x_shape) not in (nd + 1, nd + 2):
-            raise ValueError(
-                f"{op}: expected input to be {nd + 1}-D (unbatched) or {nd + 2}-D (batched), "
-                f"got a {len(x_shape)}-D array of shape {tuple(x_shape)}"
-            )
-        self.unbatched = len(x_shape) == nd + 1
-        self.nhwc = data_format(fmt, _LAYOUTS[nd], op)
+        super().__init__(op, nd, x_shape, fmt)
         k = int_tuple(kernel_size, nd, "kernel_size", op)
         s = k if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0) \
             else int_tuple(stride, nd, "stride", op)
@@ -100,42 +90,8 @@ class _PoolCall:
                 (pad[0], pad[1]), (d[0], d[1])
         self.params = p
 
-    def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
-        """A same-layout 4-D view of an activation-shaped array."""
-        want = self.nd + (1 if self.unbatched else 2)
-        if arr.ndim != want:
-            raise ValueError(
-                f"{self.op}: {name} has {arr.ndim} dimensions (shape {arr.shape}); expected {want}"
-            )
-        if self.unbatched:
-            arr = arr[None]
-        if self.nd == 1:
-            arr = arr[:, :, None, :] if not self.nhwc else arr[:, None, :, :]
-        return arr
-
-    def restore(self, arr: np.ndarray) -> np.ndarray:
-        if self.nd == 1:
-            arr = arr[:, :, 0, :] if not self.nhwc else arr[:, 0, :, :]
-        return arr[0] if self.unbatched else arr
-
     def restore_shape(self, shape4: Any) -> tuple:
         return self.restore(np.empty(tuple(shape4), dtype=np.int8)).shape
-
-    def out4(self, out: Optional[np.ndarray], x4: np.ndarray, inputs: tuple, expected: tuple) -> Any:
-        """The core's view of a caller's out= array, checked in the caller's shapes."""
-        if out is None:
-            return None
-        check_out(out, self.op, "out", *inputs)
-        if out.shape != expected:
-            raise ValueError(f"{self.op}: out has shape {out.shape}, expected {expected}")
-        return self.as4d(out, "out")
-
-
-def _index_operand(indices: Any, op: str) -> np.ndarray:
-    arr = indices if isinstance(indices, np.ndarray) else np.asarray(indices)
-    if arr.dtype != np.int64:
-        raise TypeError(f"{op}: indices has dtype {arr.dtype}; expected int64")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
 
 
 def _forward(call: _PoolCall, input: Any, return_indices: bool, out: Any) -> Any:
@@ -144,7 +100,7 @@ def _forward(call: _PoolCall, input: Any, return_indices: bool, out: Any) -> Any
     out4 = None
     if out is not None:
         expected = call.restore_shape(_C.pool2d_output_shape(x4, call.params))
-        out4 = call.out4(out, x4, (x,), expected)
+        out4 = call.out4(out, expected, x)
     y, idx = _C.pool2d(x4, call.params, return_indices, out4)
     y = out if out is not None else call.restore(y)
     if idx is None:
@@ -158,8 +114,8 @@ def _backward(call: _PoolCall, grad_output: Any, input: Any, indices: Any, out: 
     x4 = call.as4d(x, "input")
     idx4 = None
     if indices is not None:
-        idx4 = call.as4d(_index_operand(indices, call.op), "indices")
-    out4 = call.out4(out, x4, (x, g), x.shape) if out is not None else None
+        idx4 = call.as4d(index_operand(indices, call.op), "indices")
+    out4 = call.out4(out, x.shape, x, g)
     gx = _C.pool2d_backward(call.as4d(g, "grad_output"), x4, idx4, call.params, out4)
     return out if out is not None else call.restore(gx)
 

@@ -4,7 +4,7 @@ models (``convcore.nn``); every layer's forward and backward run on
 
 from __future__ import annotations
 
-from . import activation, containers, conv, dropout, init, layer, linear, loss, normalization, pooling
+from . import activation, containers, conv, dropout, init, layer, linear, loss, normalization, pooling  # noqa: F401
 from .activation import *  # noqa: F401,F403
 from .containers import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
