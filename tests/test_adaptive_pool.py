@@ -586,3 +586,22 @@ def test_bad_inputs(rng):
            output_size=(6,))
     raises(ValueError, "grad_output has shape (2, 3, 5, 6), expected (2, 3, 6, 6)",
            F.max_unpool2d_backward, np.zeros((2, 3, 5, 6)), p, ind, 2)
+
+
+@pytest.mark.parametrize("fmt", ["NCHW", "NHWC"])
+def test_max_pool2d_indices_drive_max_unpool2d(rng, fmt):
+    """DeconvNet switches: convcore's own max_pool2d indices put each maximum
+    back where it came from, and unpooling's backward routes exactly like the
+    pool's backward."""
+    x = rng.standard_normal((2, 3, 8, 10)).astype(np.float32)
+    xa = np.ascontiguousarray(x.transpose(0, 2, 3, 1)) if fmt == "NHWC" else x
+    y, idx = F.max_pool2d(xa, 2, return_indices=True, data_format=fmt)
+    up = F.max_unpool2d(y, idx, 2, data_format=fmt)
+    assert up.shape == xa.shape
+    kept = up != 0
+    np.testing.assert_array_equal(up[kept], xa[kept])
+    assert kept.sum() == y.size
+    g = rng.standard_normal(up.shape).astype(np.float32)
+    gx = F.max_pool2d_backward(F.max_unpool2d_backward(g, y, idx, 2, data_format=fmt), xa, idx, 2,
+                               data_format=fmt)
+    np.testing.assert_array_equal(gx, np.where(kept, g, 0))
