@@ -211,6 +211,13 @@ def test_local_response_norm(rng, torch):
     np.testing.assert_allclose(lrn(x), expected, rtol=1e-10)
     grad_check(lrn, x, rng)
     assert repr(lrn) == "LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0)"
+    cl = nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0, data_format="NHWC")
+    np.testing.assert_allclose(cl(np.ascontiguousarray(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2), lrn(x),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="data_format"):
+        nn.LocalResponseNorm(3, data_format="NC")
+    with pytest.raises(ValueError, match="size"):
+        nn.LocalResponseNorm(0)
 
 
 # ----------------------------------------------------------------------------- linear, flatten

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import functional as F
 from .._args import is_int
-from ._checks import float_dtype, positive_int
+from ._scalars import float_dtype, positive_int
 from .layer import Layer, Parameter
 
 __all__ = ["Flatten", "Linear"]

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence, cast
 import numpy as np
 
 from .. import functional as F
-from ._checks import float_dtype, positive_int, real_in
+from ._scalars import float_dtype, positive_int, real
 from .layer import Layer, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
@@ -36,8 +36,8 @@ class _BatchNorm(Layer):
         super().__init__()
         name = type(self).__name__
         self.num_features = positive_int(num_features, "num_features", name)
-        self.eps = real_in(eps, "eps", name, 0.0, math.inf)
-        self.momentum = real_in(momentum, "momentum", name, 0.0, 1.0)
+        self.eps = real(eps, "eps", name, 0.0)
+        self.momentum = real(momentum, "momentum", name, 0.0, 1.0)
         if data_format is not None and data_format not in self.formats:
             raise ValueError(f"{name}: data_format must be one of {self.formats}, got {data_format!r}")
         self.data_format = data_format
@@ -117,9 +117,12 @@ class LocalResponseNorm(Layer):
                  data_format: Optional[str] = None) -> None:
         super().__init__()
         self.size = positive_int(size, "size", "LocalResponseNorm")
-        self.alpha = real_in(alpha, "alpha", "LocalResponseNorm", -math.inf, math.inf)
-        self.beta = real_in(beta, "beta", "LocalResponseNorm", -math.inf, math.inf)
-        self.k = real_in(k, "k", "LocalResponseNorm", -math.inf, math.inf)
+        self.alpha = real(alpha, "alpha", "LocalResponseNorm")
+        self.beta = real(beta, "beta", "LocalResponseNorm")
+        self.k = real(k, "k", "LocalResponseNorm")
+        if data_format not in (None, "NCL", "NLC", "NCHW", "NHWC"):
+            raise ValueError(f"LocalResponseNorm: data_format must be None, 'NCL', 'NLC', 'NCHW' or 'NHWC', "
+                             f"got {data_format!r}")
         self.data_format = data_format
         self._x: Optional[np.ndarray] = None
 

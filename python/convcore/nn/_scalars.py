@@ -1,8 +1,10 @@
-"""Constructor-argument checks shared by the layers: each raises TypeError or
-ValueError naming the layer, the argument and the value."""
+"""Checks of the layers' scalar constructor arguments: each raises TypeError
+(wrong kind) or ValueError (wrong value) naming the layer, the argument and
+the value."""
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Any
 
@@ -19,7 +21,7 @@ def positive_int(value: Any, name: str, owner: str) -> int:
     return int(value)
 
 
-def real_in(value: Any, name: str, owner: str, lo: float, hi: float) -> float:
+def real(value: Any, name: str, owner: str, lo: float = -math.inf, hi: float = math.inf) -> float:
     """A real number in [lo, hi]."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{owner}: {name} must be a real number, got {value!r}")
