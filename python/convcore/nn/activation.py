@@ -59,7 +59,7 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = real(negative_slope, "negative_slope", "LeakyReLU")
+        self.negative_slope = real("LeakyReLU", "negative_slope", negative_slope)
 
     def _args(self) -> tuple:
         return (self.negative_slope,)
@@ -75,7 +75,7 @@ class ELU(_Activation):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = real(alpha, "alpha", "ELU")
+        self.alpha = real("ELU", "alpha", alpha)
 
     def _args(self) -> tuple:
         return (self.alpha,)

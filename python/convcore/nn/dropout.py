@@ -24,7 +24,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, seed: Optional[int] = None) -> None:
         super().__init__()
-        self.p = real(p, "p", "Dropout", 0.0, 1.0)
+        self.p = real("Dropout", "p", p, 0.0, 1.0)
         if seed is not None and not is_int(seed):
             raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
         self.seed = seed
