@@ -249,7 +249,8 @@ def test_conv_arithmetic_hand_values():
     (lambda: nn.Conv2d(3, 4, 3, dtype=np.int32), TypeError, "dtype"),
     (lambda: nn.Conv2d(3, 4, 3, bias=1), TypeError, "bias"),
     (lambda: nn.Conv1d(3, 4, (3, 3)), TypeError, "kernel_size"),
-    (lambda: nn.ConvTranspose2d(3, 4, 3, padding="same"), TypeError, "padding"),
+    (lambda: nn.ConvTranspose2d(3, 4, 3, padding="same"), TypeError, "padding must be an int"),
+    (lambda: nn.Conv2d(3, 4, 3, padding=(1, 1, 1)), TypeError, "sequence of 2 or 4 ints"),
     (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=2), ValueError, "output_padding"),
     (lambda: nn.ConvTranspose2d(3, 4, 3, padding_mode="reflect"), ValueError, "padding_mode"),
 ])
@@ -465,7 +466,9 @@ def test_adaptive_max_return_indices(rng):
     layer = nn.AdaptiveMaxPool2d(2, return_indices=True)
     x = distinct(rng, (1, 2, 4, 4))
     y, idx = layer(x)
-    np.testing.assert_array_equal(idx, F.adaptive_max_pool2d(x, 2, True)[1])
+    ref_y, ref_idx = F.adaptive_max_pool2d(x, 2, True)
+    np.testing.assert_array_equal(y, ref_y)
+    np.testing.assert_array_equal(idx, ref_idx)
     assert layer.indices is idx
 
 
@@ -502,6 +505,43 @@ def test_spatial_pyramid_pool(mode, rng):
     assert layer.receptive_field((3, 6, 7)) == [(6, 6, 0), (7, 7, 0)]
     assert nn.SpatialPyramidPool2d((2, 4)).receptive_field((3, 6, 7)) is None
     check_gradients(layer, x, rng)
+
+
+def test_pool_layers_torch_parity(torch, rng):
+    """Same configuration, same numbers as torch.nn (forward and input gradient)."""
+    x = rng.standard_normal((2, 3, 9, 8)) + 3.0  # positive for LPPool
+    pairs = [
+        (nn.MaxPool2d(3, 2, 1, ceil_mode=True), torch.nn.MaxPool2d(3, 2, 1, ceil_mode=True)),
+        (nn.AvgPool2d(3, 2, 1, count_include_pad=False),
+         torch.nn.AvgPool2d(3, 2, 1, count_include_pad=False)),
+        (nn.LPPool2d(2, 2), torch.nn.LPPool2d(2, 2)),
+        (nn.AdaptiveAvgPool2d((4, 3)), torch.nn.AdaptiveAvgPool2d((4, 3))),
+        (nn.AdaptiveMaxPool2d(3), torch.nn.AdaptiveMaxPool2d(3)),
+        (nn.ConvTranspose2d(3, 2, 3, 2, 1, 1, dtype=np.float64),
+         torch.nn.ConvTranspose2d(3, 2, 3, 2, 1, 1).double()),
+    ]
+    for ours, theirs in pairs:
+        ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+        t = torch.from_numpy(x).requires_grad_()
+        ty = theirs(t)
+        g = rng.standard_normal(tuple(ty.shape))
+        ty.backward(torch.from_numpy(g))
+        np.testing.assert_allclose(ours(x), ty.detach().numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=repr(ours))
+        np.testing.assert_allclose(ours.backward(g), t.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=repr(ours))
+    # DeconvNet switches: torch's MaxUnpool2d with the pool's indices and input size
+    pool = nn.MaxPool2d(2)
+    unpool = nn.MaxUnpool2d(2, pool=pool)
+    y = pool(x)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
+    # torch flags CPU max_unpool2d non-deterministic (duplicate indices); none here
+    torch.use_deterministic_algorithms(False)
+    try:
+        expected = torch.nn.MaxUnpool2d(2)(ty, tidx, output_size=x.shape[2:]).numpy()
+    finally:
+        torch.use_deterministic_algorithms(True)
+    np.testing.assert_array_equal(unpool(y), expected)
 
 
 def test_pool_repr():

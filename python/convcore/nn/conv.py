@@ -90,11 +90,13 @@ class _ConvNd(Layer):
                 raise ValueError(f"{name}: padding must be 'same', 'valid', 'full', an int or a "
                                  f"tuple of ints, got {padding!r}")
             return padding
-        if is_int(padding):
-            return chk.ints(name, "padding", padding, nd, 0)
         if isinstance(padding, (tuple, list)) and len(padding) == 2 * nd:
             return chk.ints(name, "padding", padding, 2 * nd, 0)
-        return chk.ints(name, "padding", padding, nd, 0)
+        if is_int(padding) or isinstance(padding, (tuple, list)) and len(padding) == nd:
+            return chk.ints(name, "padding", padding, nd, 0)
+        strings = "" if self._transposed else "'same', 'valid', 'full', "
+        raise TypeError(f"{name}: padding must be {strings}an int or a sequence of {nd} or "
+                        f"{2 * nd} ints (before/after per axis), got {padding!r}")
 
     def reset_parameters(self, rng: Optional[np.random.Generator] = None) -> None:
         """PyTorch's default initialization (see :func:`convcore.nn.init.default_init_`)."""

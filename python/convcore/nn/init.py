@@ -108,13 +108,13 @@ def fan_in_and_fan_out(arr: Union[np.ndarray, Parameter]) -> tuple[int, int]:
     return data.shape[1] * receptive, data.shape[0] * receptive
 
 
-def _fan(arr: Union[np.ndarray, Parameter], mode: str) -> int:
+def _fan(arr: Union[np.ndarray, Parameter], mode: str, op: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"kaiming init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fan_in_and_fan_out(arr)
     fan = fan_in if mode == "fan_in" else fan_out
     if fan == 0:
-        raise ValueError(f"kaiming init: {mode} of an array of shape {arr.shape} is 0")
+        raise ValueError(f"{op}: {mode} of an array of shape {arr.shape} is 0")
     return fan
 
 
@@ -153,8 +153,8 @@ def ones_(arr: T) -> T:
 
 
 def _kaiming_std(arr: Union[np.ndarray, Parameter], a: float, mode: str,
-                 nonlinearity: str) -> float:
-    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(arr, mode))
+                 nonlinearity: str, op: str) -> float:
+    return calculate_gain(nonlinearity, a) / math.sqrt(_fan(arr, mode, op))
 
 
 def kaiming_uniform_(arr: T, a: float = 0.0, mode: str = "fan_in",
@@ -162,7 +162,7 @@ def kaiming_uniform_(arr: T, a: float = 0.0, mode: str = "fan_in",
                      rng: Optional[np.random.Generator] = None) -> T:
     """He uniform: U(-bound, bound) with ``bound = gain * sqrt(3 / fan)``
     (``gain = calculate_gain(nonlinearity, a)``, ``fan`` by ``mode``)."""
-    bound = math.sqrt(3.0) * _kaiming_std(arr, a, mode, nonlinearity)
+    bound = math.sqrt(3.0) * _kaiming_std(arr, a, mode, nonlinearity, "kaiming_uniform_")
     return uniform_(arr, -bound, bound, rng)
 
 
@@ -170,7 +170,7 @@ def kaiming_normal_(arr: T, a: float = 0.0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu",
                     rng: Optional[np.random.Generator] = None) -> T:
     """He normal: N(0, std ** 2) with ``std = gain / sqrt(fan)``."""
-    return normal_(arr, 0.0, _kaiming_std(arr, a, mode, nonlinearity), rng)
+    return normal_(arr, 0.0, _kaiming_std(arr, a, mode, nonlinearity, "kaiming_normal_"), rng)
 
 
 def _xavier_std(arr: Union[np.ndarray, Parameter], gain: float) -> float:
@@ -196,6 +196,5 @@ def default_init_(weight: Parameter, bias: Optional[Parameter] = None,
     U(+-1/sqrt(fan_in)) with the weight's fan_in."""
     kaiming_uniform_(weight, a=math.sqrt(5.0), rng=rng)
     if bias is not None:
-        fan_in, _ = fan_in_and_fan_out(weight)
-        bound = 1.0 / math.sqrt(fan_in) if fan_in > 0 else 0.0
+        bound = 1.0 / math.sqrt(fan_in_and_fan_out(weight)[0])
         uniform_(bias, -bound, bound, rng)

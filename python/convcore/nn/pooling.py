@@ -50,13 +50,14 @@ __all__ = [
 Ops = tuple[Callable[..., Any], Callable[..., Any]]
 
 
-def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
+def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool,
+                     layer: str = "pooling") -> int:
     """Output length of a pooling window along one axis (PyTorch's rule: with
     ceil_mode a last window starting past the input and its left padding is
     dropped)."""
     span = n + 2 * p - d * (k - 1) - 1
     if span < 0:
-        raise ValueError(f"pooling: padded input size {n + 2 * p} is smaller than the "
+        raise ValueError(f"{layer}: padded input size {n + 2 * p} is smaller than the "
                          f"(dilated) kernel size {d * (k - 1) + 1}")
     out = (-(-span // s) if ceil_mode else span // s) + 1
     if ceil_mode and (out - 1) * s >= n + p:
@@ -118,7 +119,8 @@ class _WindowPool(_Pool):
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple:
         c, spatial = self._split(input_shape)
-        sizes = [pool_output_size(n, k, s, p, d, self.ceil_mode) for n, k, s, p, d in
+        sizes = [pool_output_size(n, k, s, p, d, self.ceil_mode, type(self).__name__)
+                 for n, k, s, p, d in
                  zip(spatial, self.kernel_size, self.stride, self.padding, self.dilation)]
         return chk.join(c, sizes, self._channels_last)
 
