@@ -4,6 +4,8 @@ schedulers (against torch.optim.lr_scheduler) and hyper-parameter errors."""
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 
@@ -212,6 +214,7 @@ def test_state_dict_round_trip_continues_identically(rng, cls, kwargs):
     start = _start(rng)
     _, opt = _run_convcore(cls, kwargs, start, steps=3)
     saved = opt.state_dict()
+    snapshot = copy.deepcopy(saved)
     assert sorted(saved["state"]) == [0, 1]
     assert saved["param_groups"][0]["params"] == [0, 1]
     # a fresh optimizer over copies of the same parameter values, loaded from the state
@@ -228,7 +231,10 @@ def test_state_dict_round_trip_continues_identically(rng, cls, kwargs):
     for p_old, p_new in zip(opt.param_groups[0]["params"], params_a):
         np.testing.assert_array_equal(p_old.data, p_new.data)
     # the saved dict is a copy: stepping did not change it
-    assert saved["state"][0]["step"] == 3
+    for i, entry in snapshot["state"].items():
+        for name, value in entry.items():
+            np.testing.assert_array_equal(saved["state"][i][name], value)
+    assert snapshot["state"][0].keys() == opt.state[id(opt.param_groups[0]["params"][0])].keys()
 
 
 def test_load_state_dict_rejects_mismatch_and_changes_nothing(rng):
