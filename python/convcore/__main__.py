@@ -79,6 +79,7 @@ def _plot(model: nn.Sequential, history: History, directory: str) -> None:
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+        from matplotlib.ticker import MaxNLocator  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         print("--plot needs matplotlib (pip install matplotlib): no plots written")
         return
@@ -95,6 +96,7 @@ def _plot(model: nn.Sequential, history: History, directory: str) -> None:
     ax.plot(epochs, history["loss"], marker="o", label="train")
     ax.plot(epochs, history["val_loss"], marker="o", label="test")
     ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
     fig.tight_layout()
     fig.savefig(os.path.join(directory, "loss.png"), dpi=100)
