@@ -211,6 +211,13 @@ def test_local_response_norm(rng, torch):
     np.testing.assert_allclose(lrn(x), expected, rtol=1e-10)
     grad_check(lrn, x, rng)
     assert repr(lrn) == "LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0)"
+    cl = nn.LocalResponseNorm(3, alpha=0.5, beta=0.75, k=2.0, data_format="NHWC")
+    np.testing.assert_allclose(cl(np.ascontiguousarray(x.transpose(0, 2, 3, 1))).transpose(0, 3, 1, 2), lrn(x),
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="data_format"):
+        nn.LocalResponseNorm(3, data_format="NC")
+    with pytest.raises(ValueError, match="size"):
+        nn.LocalResponseNorm(0)
 
 
 # ----------------------------------------------------------------------------- linear, flatten
@@ -242,6 +249,10 @@ def test_linear_init_shapes_and_arithmetic():
         lin.output_shape((399,))
     with pytest.raises(ValueError, match="out_features"):
         nn.Linear(3, 0)
+    nn.init.manual_seed(11)
+    first = nn.Linear(4, 3)
+    nn.init.manual_seed(11)
+    np.testing.assert_array_equal(nn.Linear(4, 3).weight.data, first.weight.data)  # reproducible
     with pytest.raises(TypeError, match="in_features"):
         nn.Linear(2.5, 3)
 
@@ -353,6 +364,28 @@ def test_container_arithmetic():
     assert same.output_shape((2, 9, 9)) == (6, 9, 9) and same.macs((2, 9, 9)) == 0
     assert same.receptive_field((2, 9, 9)) is None
     assert nn.Concat(nn.ReLU(), nn.Tanh(), axis=-1).output_shape((2, 9, 9)) == (2, 9, 18)
+
+
+def test_conv_residual_and_inception_blocks(rng):
+    nn.init.manual_seed(5)
+    basic = nn.Residual(
+        nn.Sequential(nn.Conv2d(2, 3, 3, stride=2, padding=1, dtype=F64), nn.BatchNorm2d(3, dtype=F64), nn.ReLU(),
+                      nn.Conv2d(3, 3, 3, padding=1, bias=False, dtype=F64)),
+        nn.Sequential(nn.Conv2d(2, 3, 1, stride=2, bias=False, dtype=F64), nn.BatchNorm2d(3, dtype=F64)))
+    x = rng.standard_normal((2, 2, 5, 5))
+    assert basic(x).shape == (2, 3, 3, 3) and basic.output_shape((2, 5, 5)) == (3, 3, 3)
+    assert basic.macs((2, 5, 5)) == (9 * 2 * 3 * 9 + 3 * 9) + 9 * 3 * 3 * 9 + (2 * 3 * 9 + 3 * 9)
+    assert basic.receptive_field((2, 5, 5)) == [(3 + 2 * 2, 2, 1 + 1 * 2)] * 2
+    grad_check(basic, x, rng)
+    inception = nn.Concat(
+        nn.Conv2d(3, 2, 1, dtype=F64),
+        nn.Sequential(nn.Conv2d(3, 2, 1, dtype=F64), nn.ReLU(), nn.Conv2d(2, 2, 3, padding=1, dtype=F64)),
+        nn.Sequential(nn.MaxPool2d(3, stride=1, padding=1), nn.Conv2d(3, 1, 1, dtype=F64)))
+    x = rng.standard_normal((2, 3, 4, 4))
+    assert inception(x).shape == (2, 5, 4, 4) and inception.output_shape((3, 4, 4)) == (5, 4, 4)
+    assert inception.macs((3, 4, 4)) == 16 * (3 * 2 + 3 * 2 + 9 * 2 * 2 + 3 * 1)
+    assert inception.receptive_field((3, 4, 4)) == [(3, 1, 1)] * 2
+    grad_check(inception, x, rng)
 
 
 def test_container_arguments():

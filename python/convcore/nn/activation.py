@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import functional as F
 from .._args import is_int
-from ._checks import real_in
+from ._scalars import real
 from .layer import Layer
 
 __all__ = ["ELU", "LeakyReLU", "ReLU", "Sigmoid", "Softmax", "Tanh"]
@@ -59,7 +59,7 @@ class LeakyReLU(_Activation):
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        self.negative_slope = real_in(negative_slope, "negative_slope", "LeakyReLU", -np.inf, np.inf)
+        self.negative_slope = real("LeakyReLU", "negative_slope", negative_slope)
 
     def _args(self) -> tuple:
         return (self.negative_slope,)
@@ -75,7 +75,7 @@ class ELU(_Activation):
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        self.alpha = real_in(alpha, "alpha", "ELU", -np.inf, np.inf)
+        self.alpha = real("ELU", "alpha", alpha)
 
     def _args(self) -> tuple:
         return (self.alpha,)

@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import functional as F
 from .._args import is_int
-from ._checks import real_in
+from ._scalars import real
 from .layer import Layer
 
 __all__ = ["Dropout"]
@@ -24,7 +24,7 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5, *, seed: Optional[int] = None) -> None:
         super().__init__()
-        self.p = real_in(p, "p", "Dropout", 0.0, 1.0)
+        self.p = real("Dropout", "p", p, 0.0, 1.0)
         if seed is not None and not is_int(seed):
             raise TypeError(f"Dropout: seed must be an int or None, got {seed!r}")
         self.seed = seed

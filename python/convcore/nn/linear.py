@@ -9,29 +9,32 @@ import numpy as np
 
 from .. import functional as F
 from .._args import is_int
-from ._checks import float_dtype, positive_int
+from . import _checks as chk
+from .init import default_init_
 from .layer import Layer, Parameter
 
 __all__ = ["Flatten", "Linear"]
-
-_init_rng = np.random.default_rng()
 
 
 class Linear(Layer):
     """y = x @ weight.T + bias. Input (..., in_features) -> (..., out_features);
     ``weight`` (out_features, in_features), ``bias`` (out_features,) or None.
-    PyTorch's default initialization: both uniform in +-1/sqrt(in_features)
-    (kaiming_uniform_ with a=sqrt(5) gives that bound for the weight)."""
+    PyTorch's default initialization (:func:`convcore.nn.init.default_init_`):
+    both uniform in +-1/sqrt(in_features), drawn from nn.init's seeded generator."""
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, dtype: Any = np.float32) -> None:
         super().__init__()
-        self.in_features = positive_int(in_features, "in_features", "Linear")
-        self.out_features = positive_int(out_features, "out_features", "Linear")
-        dt = float_dtype(dtype, "Linear")
-        bound = 1.0 / math.sqrt(self.in_features)
-        self.weight = Parameter(_init_rng.uniform(-bound, bound, (self.out_features, self.in_features)).astype(dt))
-        self.bias = Parameter(_init_rng.uniform(-bound, bound, self.out_features).astype(dt)) if bias else None
+        self.in_features = chk.positive("Linear", "in_features", in_features)
+        self.out_features = chk.positive("Linear", "out_features", out_features)
+        dt = chk.float_dtype("Linear", dtype)
+        self.weight = Parameter(np.empty((self.out_features, self.in_features), dt))
+        self.bias = Parameter(np.empty(self.out_features, dt)) if chk.flag("Linear", "bias", bias) else None
+        self.reset_parameters()
         self._x: Optional[np.ndarray] = None
+
+    def reset_parameters(self, rng: Optional[np.random.Generator] = None) -> None:
+        """PyTorch's default initialization (see :func:`convcore.nn.init.default_init_`)."""
+        default_init_(self.weight, self.bias, rng)
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         self._x = x

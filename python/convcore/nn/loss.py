@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import functional as F
 from .._args import is_int
-from ._checks import real_in, reduction as check_reduction
+from ._scalars import real, reduction as check_reduction
 
 __all__ = ["CrossEntropyLoss", "Loss", "MSELoss"]
 
@@ -24,7 +24,7 @@ class Loss:
     the prediction, shaped and typed like it."""
 
     def __init__(self, reduction: str = "mean") -> None:
-        self.reduction = check_reduction(reduction, type(self).__name__)
+        self.reduction = check_reduction(type(self).__name__, reduction)
         self._saved: Optional[tuple[np.ndarray, np.ndarray]] = None
 
     def _loss(self, prediction: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -74,7 +74,7 @@ class CrossEntropyLoss(Loss):
         if not is_int(ignore_index):
             raise TypeError(f"CrossEntropyLoss: ignore_index must be an int, got {ignore_index!r}")
         self.weight, self.ignore_index = weight, int(ignore_index)
-        self.label_smoothing = real_in(label_smoothing, "label_smoothing", "CrossEntropyLoss", 0.0, 1.0)
+        self.label_smoothing = real("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0, 1.0)
         self.data_format = data_format
 
     def _options(self, prediction: np.ndarray) -> tuple:

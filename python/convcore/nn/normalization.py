@@ -11,7 +11,8 @@ from typing import Any, Optional, Sequence, cast
 import numpy as np
 
 from .. import functional as F
-from ._checks import float_dtype, positive_int, real_in
+from . import _checks as chk
+from ._scalars import real
 from .layer import Layer, Parameter
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LocalResponseNorm"]
@@ -35,14 +36,15 @@ class _BatchNorm(Layer):
                  dtype: Any = np.float32) -> None:
         super().__init__()
         name = type(self).__name__
-        self.num_features = positive_int(num_features, "num_features", name)
-        self.eps = real_in(eps, "eps", name, 0.0, math.inf)
-        self.momentum = real_in(momentum, "momentum", name, 0.0, 1.0)
+        self.num_features = chk.positive(name, "num_features", num_features)
+        self.eps = real(name, "eps", eps, 0.0)
+        self.momentum = real(name, "momentum", momentum, 0.0, 1.0)
         if data_format is not None and data_format not in self.formats:
             raise ValueError(f"{name}: data_format must be one of {self.formats}, got {data_format!r}")
         self.data_format = data_format
-        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
-        dt = float_dtype(dtype, name)
+        self.affine = chk.flag(name, "affine", affine)
+        self.track_running_stats = chk.flag(name, "track_running_stats", track_running_stats)
+        dt = chk.float_dtype(name, dtype)
         self.weight = Parameter(np.ones(self.num_features, dt)) if self.affine else None
         self.bias = Parameter(np.zeros(self.num_features, dt)) if self.affine else None
         self.register_buffer("running_mean", np.zeros(self.num_features, dt) if self.track_running_stats else None)
@@ -116,10 +118,13 @@ class LocalResponseNorm(Layer):
     def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, *,
                  data_format: Optional[str] = None) -> None:
         super().__init__()
-        self.size = positive_int(size, "size", "LocalResponseNorm")
-        self.alpha = real_in(alpha, "alpha", "LocalResponseNorm", -math.inf, math.inf)
-        self.beta = real_in(beta, "beta", "LocalResponseNorm", -math.inf, math.inf)
-        self.k = real_in(k, "k", "LocalResponseNorm", -math.inf, math.inf)
+        self.size = chk.positive("LocalResponseNorm", "size", size)
+        self.alpha = real("LocalResponseNorm", "alpha", alpha)
+        self.beta = real("LocalResponseNorm", "beta", beta)
+        self.k = real("LocalResponseNorm", "k", k)
+        if data_format not in (None, "NCL", "NLC", "NCHW", "NHWC"):
+            raise ValueError(f"LocalResponseNorm: data_format must be None, 'NCL', 'NLC', 'NCHW' or 'NHWC', "
+                             f"got {data_format!r}")
         self.data_format = data_format
         self._x: Optional[np.ndarray] = None
 
