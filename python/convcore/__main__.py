@@ -16,7 +16,8 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from . import functional as F, nn, optim
+from . import functional as F
+from . import nn, optim
 from .training import History, evaluate, fit
 
 #: --optimizer name -> (class, hyper-parameters tuned for this demo)
@@ -64,7 +65,7 @@ def lenet() -> nn.Sequential:
 
 def _print_summary(model: nn.Layer, input_shape: tuple) -> None:
     try:
-        from .summary import summary
+        from .summary import summary  # type: ignore[import-not-found, unused-ignore]
     except ImportError:  # the summary module is optional here
         print("(convcore.summary is not available: printing the model instead)")
         print(model)
@@ -84,7 +85,9 @@ def _plot(model: nn.Sequential, history: History, directory: str) -> None:
         print("--plot needs matplotlib (pip install matplotlib): no plots written")
         return
     os.makedirs(directory, exist_ok=True)
-    weights = model[0].weight.data[:, 0]  # (16, 3, 3)
+    conv = model[0]
+    assert isinstance(conv, nn.Conv2d)
+    weights = conv.weight.data[:, 0]  # (16, 3, 3)
     fig, axes = plt.subplots(2, len(weights) // 2, figsize=(len(weights) / 2, 2.2))
     for ax, w in zip(axes.flat, weights):
         ax.imshow(w, cmap="gray")

@@ -14,7 +14,8 @@ from typing import Any, Iterator, Optional, Union
 
 import numpy as np
 
-from . import functional as F, nn, optim
+from . import functional as F
+from . import nn, optim
 from .nn.layer import Layer
 
 __all__ = ["History", "evaluate", "fit", "predict"]
@@ -119,9 +120,7 @@ def fit(model: Layer, x: Any, y: Any, epochs: int = 1, batch_size: int = 32,
         optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     if seed is not None:
         F.manual_seed(seed)
-        init_seed = getattr(nn.init, "manual_seed", None)
-        if init_seed is not None:
-            init_seed(seed)
+        nn.init.manual_seed(seed)
     rng = np.random.default_rng(seed)
     labels = _is_labels(y)
     history = History(loss=[], **({"accuracy": []} if labels else {}))

@@ -9,5 +9,5 @@ from .lr_scheduler import ReduceLROnPlateau, StepLR
 from .optimizer import Optimizer, caffe_groups
 from .sgd import SGD
 
-__all__ = ["Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop", "ReduceLROnPlateau", "SGD",
+__all__ = ["SGD", "Adadelta", "Adagrad", "Adam", "Optimizer", "RMSprop", "ReduceLROnPlateau",
            "StepLR", "caffe_groups"]
