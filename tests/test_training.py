@@ -159,3 +159,15 @@ def test_mismatched_sample_counts(rng):
         training.fit(_net(), x, y[:5], verbose=False)
     with pytest.raises(ValueError, match="same number"):
         training.evaluate(_net(), x[:0], y[:0])
+
+
+def test_float32_model_takes_float64_and_integer_data(rng):
+    x, y = _blobs(rng, 24)
+    model = nn.Sequential(nn.Linear(4, 3))
+    hist = training.fit(model, x, y, epochs=2, batch_size=8, validation_data=(x.round().astype(int), y),
+                        verbose=False)
+    assert np.isfinite(hist["val_loss"]).all()
+    assert model[0].weight.data.dtype == np.float32
+    out = training.predict(model, x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, model(x.astype(np.float32)), rtol=1e-6)

@@ -3,7 +3,9 @@
 ``convcore demo`` trains a LeNet-style network built with ``convcore.nn`` on
 the handwritten digits bundled with scikit-learn (1797 real 8x8 scans, no
 download) with ``convcore.training.fit`` and any of the ``convcore.optim``
-optimizers, then reports the accuracy on a held-out 20% split.
+optimizers, then reports the accuracy on a held-out 20% split. On the way it
+prints the model summary and the dispatcher's choice for the second
+convolution.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Iterable, Optional, Sequence
 import numpy as np
 
 from . import functional as F
-from . import nn, optim
+from . import explain, nn, optim
 from .training import History, evaluate, fit
 
 #: --optimizer name -> (class, hyper-parameters tuned for this demo)
@@ -116,6 +118,7 @@ def demo(epochs: int = 10, batch_size: int = 32, optimizer: str = "adam", lr: Op
     model = lenet()
     print(f"scikit-learn digits: {len(x_train)} training and {len(x_test)} test images, 8x8")
     _print_summary(model, (1, 8, 8))
+    print(explain("conv2d", (batch_size, 16, 4, 4), (32, 16, 3, 3), padding=1))  # the second conv
     opt = make_optimizer(optimizer, model.parameters(), lr)
     print(f"optimizer: {type(opt).__name__}, lr {opt.param_groups[0]['lr']}")
     start = time.perf_counter()

@@ -47,7 +47,9 @@ def _fsync_directory(directory: str) -> None:
 
 
 def save(model: Layer, path: PathLike) -> None:
-    """Writes ``model.state_dict()`` to ``path`` (an .npz file) atomically."""
+    """Writes ``model.state_dict()`` to ``path`` (an .npz file) atomically; a
+    replaced file keeps its permission bits, a new one gets 0o644. On any error
+    (or interrupt) the temporary file is removed and ``path`` is untouched."""
     path = os.fspath(path)
     state = model.state_dict()
     if _MARKER in state:

@@ -52,6 +52,12 @@ def _check_data(x: Any, y: Any, what: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+def _as_model_dtype(model: Layer, x: np.ndarray) -> np.ndarray:
+    """x in the dtype of the model's parameters (a float32 model takes float64 or integer data)."""
+    first = next(model.parameters(), None)
+    return x if first is None else np.asarray(x, dtype=first.data.dtype)
+
+
 def _check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value!r}")
@@ -102,7 +108,7 @@ def fit(model: Layer, x: Any, y: Any, epochs: int = 1, batch_size: int = 32,
         seed: Optional[int] = None, verbose: bool = True) -> History:
     """Trains ``model`` on (x, y) with mini-batches and returns the per-epoch History.
 
-    x: (N, ...) inputs; y: (N,) integer labels (classification) or targets
+    x: (N, ...) inputs (converted to the dtype of the model's parameters); y: (N,) integer labels (classification) or targets
     shaped like the model's output. optimizer defaults to SGD(lr=0.01,
     momentum=0.9); loss to cross-entropy ('cross_entropy', 'mse' or a loss
     object). A ``ReduceLROnPlateau`` scheduler is stepped each epoch with the
@@ -111,10 +117,12 @@ def fit(model: Layer, x: Any, y: Any, epochs: int = 1, batch_size: int = 32,
     later initializations) reproducible. One progress bar per epoch when
     ``verbose``, showing the running loss and accuracy."""
     x, y = _check_data(x, y, "fit")
+    x = _as_model_dtype(model, x)
     epochs = _check_positive_int("epochs", epochs, 0)
     batch_size = _check_positive_int("batch_size", batch_size)
     if validation_data is not None:
         val_x, val_y = _check_data(*validation_data, "fit validation_data")
+        val_x = _as_model_dtype(model, val_x)
     loss_fn = _make_loss(loss)
     if optimizer is None:
         optimizer = optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -168,7 +176,7 @@ def fit(model: Layer, x: Any, y: Any, epochs: int = 1, batch_size: int = 32,
 def predict(model: Layer, x: Any, batch_size: int = 256) -> np.ndarray:
     """The model's outputs for x, computed in eval mode in batches of
     ``batch_size`` and concatenated; every layer's mode is restored after."""
-    x = np.asarray(x)
+    x = _as_model_dtype(model, np.asarray(x))
     batch_size = _check_positive_int("batch_size", batch_size)
     with _mode(model, False):
         outputs = [model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
@@ -182,6 +190,7 @@ def evaluate(model: Layer, x: Any, y: Any, batch_size: int = 256, loss: Any = No
     (x, y), in eval mode and in batches (the batch losses weighted by size, so
     the result matches one big batch for mean-reduced losses)."""
     x, y = _check_data(x, y, "evaluate")
+    x = _as_model_dtype(model, x)
     batch_size = _check_positive_int("batch_size", batch_size)
     loss_fn = _make_loss(loss)
     total, correct = 0.0, 0
