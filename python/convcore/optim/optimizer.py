@@ -36,8 +36,10 @@ def _check_range(name: str, value: Any, low: float, high: float = float("inf"),
 
 
 class Optimizer:
-    """Base class: subclasses define ``defaults`` validation in ``_check_group``
-    and the update of one parameter in ``_update(p, grad, lr, group, state)``.
+    """Base class: subclasses validate a group's hyper-parameters in
+    ``_check_group`` (ValueError naming the value) and update one parameter in
+    ``_update(p, grad, lr, group, state)``, where ``grad`` already includes the
+    L2 term and ``lr`` the parameter's ``lr_mult``.
 
     ``params``: an iterable of Parameters, or of dicts (parameter groups with
     per-group overrides, as ``torch.optim``)."""
