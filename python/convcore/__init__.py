@@ -7,7 +7,7 @@ Python layer whose functional API follows ``torch.nn.functional``.
 
 from __future__ import annotations
 
-from . import functional
+from . import functional, optim
 from ._C import __version__, get_num_threads, set_num_threads
 from ._explain import Explanation, explain
 from .shape import conv_output_size, same_padding
@@ -19,6 +19,7 @@ __all__ = [
     "explain",
     "functional",
     "get_num_threads",
+    "optim",
     "same_padding",
     "set_num_threads",
 ]

@@ -1,30 +1,53 @@
 """``python -m convcore`` / the ``convcore`` console script.
 
-``convcore demo`` trains a small convolutional network on the handwritten
-digits bundled with scikit-learn (1797 real 8x8 scans, no download), written
-directly against ``convcore.functional``: every convolution's forward pass and
-both of its gradients run in convcore's native core.
+``convcore demo`` trains a LeNet-style network built with ``convcore.nn`` on
+the handwritten digits bundled with scikit-learn (1797 real 8x8 scans, no
+download) with ``convcore.training.fit`` and any of the ``convcore.optim``
+optimizers, then reports the accuracy on a held-out 20% split. On the way it
+prints the model summary and the dispatcher's choice for the second
+convolution.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
-from . import explain, functional as F
+from . import functional as F
+from . import explain, nn, optim
+from .training import History, evaluate, fit
+
+#: --optimizer name -> (class, hyper-parameters tuned for this demo)
+OPTIMIZERS: dict[str, tuple[type[optim.Optimizer], dict[str, Any]]] = {
+    "sgd": (optim.SGD, dict(lr=0.1)),
+    "momentum": (optim.SGD, dict(lr=0.02, momentum=0.9)),
+    "nesterov": (optim.SGD, dict(lr=0.02, momentum=0.9, nesterov=True)),
+    "adagrad": (optim.Adagrad, dict(lr=0.02)),
+    "rmsprop": (optim.RMSprop, dict(lr=1e-3)),
+    "adam": (optim.Adam, dict(lr=2e-3)),
+    "adadelta": (optim.Adadelta, dict(lr=1.0)),
+}
+
+
+def make_optimizer(name: str, params: Iterable[nn.Parameter], lr: Optional[float] = None) -> optim.Optimizer:
+    """The demo's optimizer ``name`` (a key of OPTIMIZERS), with ``lr`` overriding its rate."""
+    cls, kwargs = OPTIMIZERS[name]
+    return cls(params, **{**kwargs, **({} if lr is None else {"lr": lr})})
 
 
 def _load_digits(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x_train, y_train, x_test, y_test): (N, 1, 8, 8) float32 in [0, 1], a shuffled 80/20 split."""
     try:
-        from sklearn.datasets import load_digits
+        from sklearn.datasets import load_digits  # type: ignore[import-untyped]
     except ImportError:  # pragma: no cover - exercised only without the demo extra
         sys.exit("convcore demo needs scikit-learn: pip install 'convcore[demo]'")
     digits = load_digits()
-    x = (digits.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]
+    x = (digits.images / 16.0).astype(np.float32)[:, None]
     y = digits.target.astype(np.int64)
     order = np.random.default_rng(seed).permutation(len(x))
     split = int(0.8 * len(x))
@@ -32,94 +55,100 @@ def _load_digits(seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     return x[train], y[train], x[test], y[test]
 
 
-class _TinyConvNet:
-    """conv3x3(1->16) - relu - conv3x3/2(16->32) - relu - linear(32*4*4 -> 10)."""
-
-    def __init__(self, rng: np.random.Generator) -> None:
-        def he(shape: tuple, fan_in: int) -> np.ndarray:
-            return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
-
-        self.params = {
-            "w1": he((16, 1, 3, 3), 9), "b1": np.zeros(16, np.float32),
-            "w2": he((32, 16, 3, 3), 144), "b2": np.zeros(32, np.float32),
-            "w3": he((512, 10), 512), "b3": np.zeros(10, np.float32),
-        }
-        self.velocity = {k: np.zeros_like(v) for k, v in self.params.items()}
-
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
-        p = self.params
-        z1 = F.conv2d(x, p["w1"], p["b1"], padding="same")
-        a1 = np.maximum(z1, 0)
-        z2 = F.conv2d(a1, p["w2"], p["b2"], stride=2, padding="same")
-        a2 = np.maximum(z2, 0)
-        flat = a2.reshape(len(x), -1)
-        logits = flat @ p["w3"] + p["b3"]
-        return logits, {"x": x, "z1": z1, "a1": a1, "z2": z2, "flat": flat}
-
-    def step(self, x: np.ndarray, y: np.ndarray, lr: float, momentum: float = 0.9) -> float:
-        p = self.params
-        logits, cache = self.forward(x)
-        shifted = logits - logits.max(axis=1, keepdims=True)
-        probs = np.exp(shifted)
-        probs /= probs.sum(axis=1, keepdims=True)
-        loss = float(-np.log(probs[np.arange(len(y)), y] + 1e-12).mean())
-        dlogits = probs
-        dlogits[np.arange(len(y)), y] -= 1
-        dlogits /= len(y)
-        grads = {"w3": cache["flat"].T @ dlogits, "b3": dlogits.sum(axis=0)}
-        dz2 = (dlogits @ p["w3"].T).reshape(cache["z2"].shape) * (cache["z2"] > 0)
-        da1, grads["w2"], grads["b2"] = F.conv2d_backward(
-            dz2, cache["a1"], p["w2"], stride=2, padding="same")
-        dz1 = da1 * (cache["z1"] > 0)
-        _, grads["w1"], grads["b1"] = F.conv2d_backward(
-            dz1, cache["x"], p["w1"], padding="same", needs=("weight", "bias"))
-        for k, g in grads.items():
-            self.velocity[k] = momentum * self.velocity[k] - lr * g.astype(np.float32)
-            p[k] += self.velocity[k]
-        return loss
-
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.forward(x)[0].argmax(axis=1)
+def lenet() -> nn.Sequential:
+    """LeNet-style for 8x8 digits: two (conv 3x3 - batch norm - relu - max pool 2)
+    stages (1 -> 16 -> 32 channels, 8x8 -> 4x4 -> 2x2), then 128 -> 64 -> 10."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(32 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10),
+    )
 
 
-def demo(epochs: int, batch_size: int, lr: float, seed: int) -> float:
-    x_train, y_train, x_test, y_test = _load_digits(seed)
-    rng = np.random.default_rng(seed)
-    net = _TinyConvNet(rng)
-    print(f"scikit-learn digits: {len(x_train)} training and {len(x_test)} test images, 8x8")
-    print(explain("conv2d", (batch_size, 16, 8, 8), (32, 16, 3, 3), stride=2, padding="same"))
+def _print_summary(model: nn.Layer, input_shape: tuple) -> None:
     try:
-        from tqdm import tqdm
-    except ImportError:  # pragma: no cover
-        tqdm = None
+        from .summary import summary  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:  # the summary module is optional here
+        print("(convcore.summary is not available: printing the model instead)")
+        print(model)
+        return
+    print(summary(model, input_shape))
+
+
+def _plot(model: nn.Sequential, history: History, directory: str) -> None:
+    """Writes filters.png (the first convolution's kernels) and loss.png (the loss per epoch)."""
+    try:
+        import matplotlib  # type: ignore[import-not-found, unused-ignore]
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt  # type: ignore[import-not-found, unused-ignore]
+        from matplotlib.ticker import MaxNLocator  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        print("--plot needs matplotlib (pip install matplotlib): no plots written")
+        return
+    os.makedirs(directory, exist_ok=True)
+    conv = model[0]
+    assert isinstance(conv, nn.Conv2d)
+    weights = conv.weight.data[:, 0]  # (16, 3, 3)
+    fig, axes = plt.subplots(2, len(weights) // 2, figsize=(len(weights) / 2, 2.2))
+    for ax, w in zip(axes.flat, weights):
+        ax.imshow(w, cmap="gray")
+        ax.axis("off")
+    fig.suptitle("first-layer filters")
+    fig.savefig(os.path.join(directory, "filters.png"), dpi=100)
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    epochs = range(1, history.epochs + 1)
+    ax.plot(epochs, history["loss"], marker="o", label="train")
+    ax.plot(epochs, history["val_loss"], marker="o", label="test")
+    ax.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(os.path.join(directory, "loss.png"), dpi=100)
+    plt.close("all")
+    print(f"plots written to {os.path.join(directory, 'filters.png')} and loss.png")
+
+
+def demo(epochs: int = 10, batch_size: int = 32, optimizer: str = "adam", lr: Optional[float] = None,
+         seed: int = 0, save: Optional[str] = None, plot: Optional[str] = None) -> float:
+    """Trains :func:`lenet` on the digits and returns the test accuracy."""
+    x_train, y_train, x_test, y_test = _load_digits(seed)
+    F.manual_seed(seed)
+    nn.init.manual_seed(seed)
+    model = lenet()
+    print(f"scikit-learn digits: {len(x_train)} training and {len(x_test)} test images, 8x8")
+    _print_summary(model, (1, 8, 8))
+    print(explain("conv2d", (batch_size, 16, 4, 4), (32, 16, 3, 3), padding=1))  # the second conv
+    opt = make_optimizer(optimizer, model.parameters(), lr)
+    print(f"optimizer: {type(opt).__name__}, lr {opt.param_groups[0]['lr']}")
     start = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        order = rng.permutation(len(x_train))
-        batches = range(0, len(order), batch_size)
-        bar = tqdm(batches, desc=f"epoch {epoch}/{epochs}", unit="batch", leave=False) if tqdm else batches
-        losses = []
-        for i in bar:
-            idx = order[i:i + batch_size]
-            losses.append(net.step(x_train[idx], y_train[idx], lr))
-        acc = float((net.predict(x_test) == y_test).mean())
-        print(f"epoch {epoch}: train loss {np.mean(losses):.4f}, test accuracy {acc:.4f}")
-    accuracy = float((net.predict(x_test) == y_test).mean())
+    history = fit(model, x_train, y_train, epochs=epochs, batch_size=batch_size,
+                  validation_data=(x_test, y_test), optimizer=opt, seed=seed)
     print(f"trained in {time.perf_counter() - start:.1f} s")
+    if save:
+        model.save(save)
+        print(f"model saved to {save}")
+    if plot:
+        _plot(model, history, plot)
+    accuracy = evaluate(model, x_test, y_test)["accuracy"]
     print(f"test accuracy: {accuracy:.4f}")
     return accuracy
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="convcore", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="convcore", description=(__doc__ or "").splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="train a small CNN on scikit-learn's handwritten digits")
-    d.add_argument("--epochs", type=int, default=8)
+    d = sub.add_parser("demo", help="train a LeNet-style CNN on scikit-learn's handwritten digits")
+    d.add_argument("--epochs", type=int, default=10)
     d.add_argument("--batch-size", type=int, default=32)
-    d.add_argument("--lr", type=float, default=0.05)
+    d.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
+    d.add_argument("--lr", type=float, default=None, help="learning rate (default: per optimizer)")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    d.add_argument("--plot", metavar="DIR", help="write first-layer filters and the loss curve as PNGs")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.epochs, args.batch_size, args.lr, args.seed)
+        demo(args.epochs, args.batch_size, args.optimizer, args.lr, args.seed, args.save, args.plot)
     return 0
 
 
