@@ -11,9 +11,11 @@ from . import functional
 from ._C import __version__, get_num_threads, set_num_threads
 from ._explain import Explanation, explain
 from .shape import conv_output_size, same_padding
+from .summary import Summary, summary
 
 __all__ = [
     "Explanation",
+    "Summary",
     "__version__",
     "conv_output_size",
     "explain",
@@ -21,4 +23,5 @@ __all__ = [
     "get_num_threads",
     "same_padding",
     "set_num_threads",
+    "summary",
 ]
