@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from typing import Iterator, Optional, Sequence
 
 import numpy as np
 
+from .. import functional as F
+from .._args import is_int
 from .layer import Layer
 
-__all__ = ["Sequential"]
+__all__ = ["Concat", "Residual", "Sequential"]
 
 
 class Sequential(Layer):
@@ -76,3 +79,110 @@ class Sequential(Layer):
             composed = [(k1 + (k2 - 1) * s1, s1 * s2, p1 + p2 * s1)
                         for (k1, s1, p1), (k2, s2, p2) in zip(composed, step)]
         return composed
+
+
+def _widest(fields: Sequence[Optional[list[tuple[int, int, int]]]]) -> Optional[list[tuple[int, int, int]]]:
+    """The receptive field of parallel branches: the largest window (by its
+    area) among those that have one; None when no branch moves it."""
+    windows = [f for f in fields if f is not None]
+    return max(windows, key=lambda f: math.prod(k for k, _, _ in f), default=None)
+
+
+class Residual(Layer):
+    """relu(body(x) + shortcut(x)), the ResNet block; ``shortcut=None`` is the
+    identity (then body must keep the shape), otherwise any layer, e.g. a
+    projection ``Sequential(Conv2d(cin, cout, 1, stride=s), BatchNorm2d(cout))``.
+    Children ``body`` and ``shortcut``. The receptive field is the body's,
+    unless the shortcut's is larger."""
+
+    def __init__(self, body: Layer, shortcut: Optional[Layer] = None) -> None:
+        super().__init__()
+        for name, value in (("body", body), ("shortcut", shortcut)):
+            if value is not None and not isinstance(value, Layer):
+                raise TypeError(f"Residual: {name} must be a Layer, got {type(value).__name__}")
+        self.body = body
+        self.shortcut = shortcut
+        self._sum: Optional[np.ndarray] = None
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        main = self.body.forward(x)
+        side = x if self.shortcut is None else self.shortcut.forward(x)
+        if main.shape != side.shape:
+            raise ValueError(f"Residual: body output {main.shape} and shortcut output {side.shape} differ")
+        self._sum = main + side
+        return F.relu(self._sum)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self._sum is None:
+            raise RuntimeError("Residual.backward called before forward")
+        g = F.relu_backward(grad_output, self._sum)
+        grad = self.body.backward(g)
+        return grad + (g if self.shortcut is None else self.shortcut.backward(g))
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple:
+        main = self.body.output_shape(input_shape)
+        side = tuple(input_shape) if self.shortcut is None else self.shortcut.output_shape(input_shape)
+        if main != side:
+            raise ValueError(f"Residual: body output {main} and shortcut output {side} differ "
+                             f"for input {tuple(input_shape)}")
+        return main
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        return self.body.macs(input_shape) + (0 if self.shortcut is None else self.shortcut.macs(input_shape))
+
+    def receptive_field(self, input_shape: Sequence[int]) -> Optional[list[tuple[int, int, int]]]:
+        side = None if self.shortcut is None else self.shortcut.receptive_field(input_shape)
+        return _widest([self.body.receptive_field(input_shape), side])
+
+
+class Concat(Layer):
+    """Branches applied to the same input, their outputs concatenated along
+    ``axis`` (counting the batch axis: 1 is the channel axis of NCHW, -1 that
+    of NHWC), the GoogLeNet inception block. Children ``'0'``, ``'1'``, ...;
+    the receptive field is the largest branch's."""
+
+    def __init__(self, *branches: Layer, axis: int = 1) -> None:
+        super().__init__()
+        if not branches:
+            raise ValueError("Concat: needs at least one branch")
+        if not is_int(axis) or axis == 0:
+            raise ValueError(f"Concat: axis must be a non-zero int (0 is the batch axis), got {axis!r}")
+        for i, branch in enumerate(branches):
+            if not isinstance(branch, Layer):
+                raise TypeError(f"Concat: branch {i} must be a Layer, got {type(branch).__name__}")
+            setattr(self, str(i), branch)
+        self.axis = int(axis)
+        self._sizes: Optional[list[int]] = None
+
+    def branches(self) -> list[Layer]:
+        return list(self._children.values())
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        outs = [branch.forward(x) for branch in self.branches()]
+        self._sizes = [out.shape[self.axis] for out in outs]
+        return np.concatenate(outs, axis=self.axis)
+
+    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+        if self._sizes is None:
+            raise RuntimeError("Concat.backward called before forward")
+        parts = np.split(grad_output, np.cumsum(self._sizes)[:-1], axis=self.axis)
+        grads = [branch.backward(np.ascontiguousarray(g)) for branch, g in zip(self.branches(), parts)]
+        return sum(grads[1:], grads[0])
+
+    def output_shape(self, input_shape: Sequence[int]) -> tuple:
+        shapes = [branch.output_shape(input_shape) for branch in self.branches()]
+        axis = self.axis - 1 if self.axis > 0 else self.axis + len(shapes[0])
+        if not 0 <= axis < len(shapes[0]) or any(
+                len(s) != len(shapes[0]) or s[:axis] + s[axis + 1:] != shapes[0][:axis] + shapes[0][axis + 1:]
+                for s in shapes):
+            raise ValueError(f"Concat: branch outputs {shapes} cannot be concatenated on axis {self.axis}")
+        return (*shapes[0][:axis], sum(s[axis] for s in shapes), *shapes[0][axis + 1:])
+
+    def macs(self, input_shape: Sequence[int]) -> int:
+        return sum(branch.macs(input_shape) for branch in self.branches())
+
+    def receptive_field(self, input_shape: Sequence[int]) -> Optional[list[tuple[int, int, int]]]:
+        return _widest([branch.receptive_field(input_shape) for branch in self.branches()])
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
