@@ -7,7 +7,7 @@ Python layer whose functional API follows ``torch.nn.functional``.
 
 from __future__ import annotations
 
-from . import functional
+from . import functional, models
 from ._C import __version__, get_num_threads, set_num_threads
 from ._explain import Explanation, explain
 from .shape import conv_output_size, same_padding
@@ -21,6 +21,7 @@ __all__ = [
     "explain",
     "functional",
     "get_num_threads",
+    "models",
     "same_padding",
     "set_num_threads",
     "summary",
