@@ -8,6 +8,7 @@ import pytest
 from reference import central_difference
 
 from convcore import models, summary
+from convcore import nn
 from convcore.nn import Concat, Residual
 
 
@@ -202,3 +203,128 @@ def test_resnet_and_googlenet_blocks_are_rows():
     assert g.total_params == 7_005_832
     assert isinstance(models.resnet18()[4][0], Residual)
     assert isinstance(models.googlenet()[5], Concat)
+
+
+def torch_twin(torch, model):
+    """The same network in torch with the same weights (for eval-mode parity):
+    the model walked layer by layer, blocks and DeconvNet switches included."""
+    tnn, tF = torch.nn, torch.nn.functional
+    t = lambda a: torch.from_numpy(np.array(a))  # noqa: E731
+    twins: dict[int, tnn.Module] = {}
+
+    class Lambda(tnn.Module):
+        def __init__(self, fn):
+            super().__init__()
+            self.fn = fn
+
+        def forward(self, x):
+            return self.fn(x)
+
+    class Pool(tnn.Module):  # a max pool keeping its switches, as MaxPool2d does
+        def __init__(self, layer):
+            super().__init__()
+            self.args = (layer.kernel_size, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
+
+        def forward(self, x):
+            self.size = x.shape[-2:]
+            y, self.indices = tF.max_pool2d(x, *self.args, return_indices=True)
+            return y
+
+    class Blocks(tnn.Module):
+        def __init__(self, parts, combine):
+            super().__init__()
+            self.parts, self.combine = tnn.ModuleList(parts), combine
+
+        def forward(self, x):
+            return self.combine(x, [p(x) for p in self.parts])
+
+    def convert(layer):
+        name = type(layer).__name__
+        if isinstance(layer, nn.Sequential):
+            return tnn.Sequential(*map(convert, layer))
+        if isinstance(layer, Residual):
+            parts = [convert(layer.body)] + ([convert(layer.shortcut)] if layer.shortcut else [])
+            return Blocks(parts, lambda x, o: torch.relu(o[0] + (o[1] if len(o) > 1 else x)))
+        if isinstance(layer, Concat):
+            return Blocks(list(map(convert, layer.branches())), lambda x, o: torch.cat(o, 1))
+        if name in ("Conv2d", "ConvTranspose2d", "Linear", "BatchNorm2d"):
+            kw = {} if name == "Linear" else dict(eps=layer.eps) if name == "BatchNorm2d" else dict(
+                stride=layer.stride, padding=layer.padding, groups=layer.groups, bias=layer.bias is not None)
+            args = ((layer.in_features, layer.out_features) if name == "Linear"
+                    else (layer.num_features,) if name == "BatchNorm2d"
+                    else (layer.in_channels, layer.out_channels, layer.kernel_size))
+            m = getattr(tnn, name)(*args, **kw).double()
+            m.load_state_dict({k: t(v) for k, v in layer.state_dict().items()}, strict=False)
+            return m
+        if name == "MaxPool2d":
+            twins[id(layer)] = Pool(layer)
+            return twins[id(layer)]
+        if name == "MaxUnpool2d":
+            p = twins[id(layer.pool)]
+            # max_unpool2d by scatter (torch's unpool refuses deterministic mode).
+            return Lambda(lambda x: x.new_zeros(*x.shape[:2], p.size.numel()).scatter(
+                2, p.indices.flatten(2), x.flatten(2)).reshape(*x.shape[:2], *p.size))
+        if name == "PositionBias":
+            return Lambda(lambda x, b=t(layer.bias.data): x + b)
+        simple = {
+            "ReLU": tnn.ReLU(), "Tanh": tnn.Tanh(), "Dropout": tnn.Identity(), "Flatten": tnn.Flatten(),
+            "Softmax": tnn.Softmax(dim=1), "GlobalAvgPool2d": Lambda(lambda x: x.mean((2, 3))),
+        }
+        if name in simple:
+            return simple[name]
+        if name == "AvgPool2d":
+            return tnn.AvgPool2d(layer.kernel_size, layer.stride, layer.padding)
+        if name == "LocalResponseNorm":
+            return tnn.LocalResponseNorm(layer.size, layer.alpha, layer.beta, layer.k)
+        raise NotImplementedError(name)
+
+    return convert(model).double().eval()
+
+
+def to_float64(model):
+    """Every parameter and buffer of the model cast to float64, in place."""
+    for p in model.parameters():
+        p.data = p.data.astype(np.float64)
+        p.grad = np.zeros_like(p.data)
+    layers = [model]
+    while layers:
+        layer = layers.pop()
+        layers += [child for _, child in layer.children()]
+        for name, buf in list(layer.named_buffers()):
+            if "." not in name:
+                layer.register_buffer(name, buf.astype(np.float64))
+    return model
+
+
+PARITY = {
+    "lenet5": (lambda: models.lenet5(), (2, 1, 32, 32)),
+    "alexnet_grouped": (lambda: models.alexnet(10, grouped=True, input_size=67), (2, 3, 67, 67)),
+    "alphago": (lambda: models.alphago_policy(k=6), (2, 48, 19, 19)),
+    "resnet18": (lambda: models.resnet18(10), (2, 3, 32, 32)),
+    "resnet50": (lambda: models.resnet50(10), (1, 3, 32, 32)),
+    "googlenet": (lambda: models.googlenet(10), (1, 3, 64, 64)),
+    "deconvnet": (lambda: models.deconvnet(4, input_size=16, widths=(4, 8), fc_width=8), (2, 3, 16, 16)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PARITY))
+def test_torch_parity_eval(torch, rng, name):
+    """Forward and input gradient of the whole network against torch in eval
+    mode, in float64 (float32 input gradients of the deep ones lose digits to
+    cancellation); running statistics randomized so BatchNorm is not the
+    identity."""
+    build, shape = PARITY[name]
+    model = to_float64(build().eval())
+    for key, buf in model.named_buffers():
+        buf[...] = rng.uniform(0.5, 1.5, buf.shape) if key.endswith("var") else rng.normal(0, 0.1, buf.shape)
+    twin = torch_twin(torch, model)
+    x = rng.standard_normal(shape)
+    y = model(x)
+    tx = torch.from_numpy(x.copy()).requires_grad_(True)
+    ty = twin(tx)
+    assert y.dtype == np.float64
+    np.testing.assert_allclose(y, ty.detach().numpy(), rtol=1e-9, atol=1e-12 * float(np.abs(y).max()))
+    g = rng.standard_normal(y.shape)
+    ty.backward(torch.from_numpy(g))
+    gx, tgx = model.backward(g), tx.grad.numpy()
+    np.testing.assert_allclose(gx, tgx, rtol=1e-9, atol=1e-12 * float(np.abs(tgx).max()))
