@@ -232,6 +232,8 @@ def test_conv_arithmetic_hand_values():
         nn.Conv2d(3, 8, 3).output_shape((4, 10, 10))
     with pytest.raises(ValueError, match="kernel"):
         nn.Conv2d(3, 8, 5).output_shape((3, 4, 4))
+    with pytest.raises(ValueError, match="ConvTranspose2d: input size .* empty output"):
+        nn.ConvTranspose2d(1, 1, 1, padding=1).output_shape((1, 1, 1))
 
 
 @pytest.mark.parametrize("call, exc, text", [
@@ -356,6 +358,8 @@ def test_pool_arithmetic_hand_values():
     assert nn.MaxPool1d(4).output_shape((3, 17)) == (3, 4)
     with pytest.raises(ValueError, match="3 dimensions"):
         nn.MaxPool2d(2).output_shape((1, 4, 4, 4))
+    with pytest.raises(ValueError, match="MaxPool2d: padded input size 3 is smaller"):
+        nn.MaxPool2d(5, padding=0).output_shape((1, 3, 8))
 
 
 @pytest.mark.parametrize("call, exc, text", [

@@ -190,6 +190,10 @@ def test_batchnorm_channels_last_and_no_running_stats(rng):
 def test_batchnorm_arguments_and_arithmetic():
     bn = nn.BatchNorm2d(8)
     assert bn.weight.data.dtype == np.float32 and bn.macs((8, 4, 4)) == 128
+    assert bn.output_shape((8, 4, 4)) == (8, 4, 4)
+    assert nn.BatchNorm1d(8, data_format="NLC").output_shape((5, 8)) == (5, 8)
+    with pytest.raises(ValueError, match="7 channels"):
+        bn.output_shape((7, 4, 4))
     assert repr(bn) == "BatchNorm2d(8, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
     with pytest.raises(ValueError, match="num_features"):
         nn.BatchNorm2d(0)

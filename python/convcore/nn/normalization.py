@@ -51,17 +51,19 @@ class _BatchNorm(Layer):
         self.register_buffer("running_var", np.ones(self.num_features, dt) if self.track_running_stats else None)
         self._saved: Optional[tuple] = None
 
-    def _check(self, x: np.ndarray) -> None:
+    def _check(self, shape: Sequence[int]) -> None:
+        """Checks a batched input shape's rank and channel count."""
         name = type(self).__name__
-        if x.ndim not in self.ranks:
-            raise ValueError(f"{name}: expected a {' or '.join(map(str, self.ranks))}-D input, got shape {x.shape}")
-        channels = x.shape[-1] if self._format(x) in ("NLC", "NHWC") else x.shape[1]
+        if len(shape) not in self.ranks:
+            raise ValueError(f"{name}: expected a {' or '.join(map(str, self.ranks))}-D input, "
+                             f"got shape {tuple(shape)}")
+        channels = shape[-1] if self._format(len(shape)) in ("NLC", "NHWC") else shape[1]
         if channels != self.num_features:
             raise ValueError(f"{name}: input has {channels} channels, expected num_features={self.num_features}")
 
-    def _format(self, x: np.ndarray) -> Optional[str]:
+    def _format(self, ndim: int) -> Optional[str]:
         """The data_format for the functional op: (N, C) has only one layout."""
-        return self.data_format if x.ndim > 2 else None
+        return self.data_format if ndim > 2 else None
 
     def _arrays(self) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray],
                                Optional[np.ndarray]]:
@@ -71,10 +73,10 @@ class _BatchNorm(Layer):
         return self.running_mean, self.running_var, w, b
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._check(x)
+        self._check(x.shape)
         batch_stats = self.training or self.running_mean is None
         y, mean, invstd = F.batch_norm(x, *self._arrays(), batch_stats, self.momentum, self.eps,
-                                       data_format=self._format(x), return_stats=True)
+                                       data_format=self._format(x.ndim), return_stats=True)
         self._saved = (x, batch_stats, mean, invstd)
         return y
 
@@ -83,14 +85,19 @@ class _BatchNorm(Layer):
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         x, batch_stats, mean, invstd = self._saved
         gx, gw, gb = F.batch_norm_backward(grad_output, x, *self._arrays(), batch_stats, self.eps,
-                                           data_format=self._format(x), save_mean=mean, save_invstd=invstd)
+                                           data_format=self._format(x.ndim), save_mean=mean, save_invstd=invstd)
         if self.weight is not None and self.bias is not None:
             self.weight.grad += gw
             self.bias.grad += gb
         return cast(np.ndarray, gx)
 
+    def output_shape(self, input_shape: Sequence[int]) -> tuple:
+        """The input's shape, after checking its rank and channel count."""
+        self._check((1, *input_shape))
+        return tuple(input_shape)
+
     def macs(self, input_shape: Sequence[int]) -> int:
-        return math.prod(input_shape)
+        return math.prod(self.output_shape(input_shape))
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
