@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
-from ..nn import BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, ReLU, Sequential
+from ..nn import BatchNorm2d, Conv2d, Dropout, Flatten, Layer, Linear, LocalResponseNorm, ReLU
 
-__all__ = ["classifier", "conv_bn_relu", "flat_size", "paper_lrn"]
+__all__ = ["classifier", "conv_bn", "conv_bn_relu", "flat_size", "paper_lrn"]
 
 
 def paper_lrn() -> LocalResponseNorm:
@@ -16,11 +16,19 @@ def paper_lrn() -> LocalResponseNorm:
     return LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)
 
 
+def conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
+            padding: Optional[int] = None, eps: float = 1e-5) -> list[Layer]:
+    """A bias-free conv (padding ``kernel_size // 2`` unless given) and a
+    BatchNorm2d, whose shift is the bias."""
+    pad = kernel_size // 2 if padding is None else padding
+    return [Conv2d(in_channels, out_channels, kernel_size, stride, pad, bias=False),
+            BatchNorm2d(out_channels, eps=eps)]
+
+
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1,
-                 padding: int = 0, eps: float = 1e-5) -> list[Layer]:
-    """A bias-free conv, BatchNorm2d and ReLU (the bias is the norm's shift)."""
-    return [Conv2d(in_channels, out_channels, kernel_size, stride, padding, bias=False),
-            BatchNorm2d(out_channels, eps=eps), ReLU()]
+                 padding: Optional[int] = None, eps: float = 1e-5) -> list[Layer]:
+    """:func:`conv_bn` then ReLU."""
+    return [*conv_bn(in_channels, out_channels, kernel_size, stride, padding, eps), ReLU()]
 
 
 def flat_size(features: Layer, input_shape: Sequence[int]) -> int:

@@ -34,10 +34,10 @@ def deconvnet(num_classes: int = 21, input_size: int = 64,
     channels = 3
     for width in widths:
         pools.append(MaxPool2d(2, 2))  # keeps its switches in .indices for the unpool
-        encoder += [*conv_bn_relu(channels, width, 3, 1, 1), *conv_bn_relu(width, width, 3, 1, 1), pools[-1]]
+        encoder += [*conv_bn_relu(channels, width, 3), *conv_bn_relu(width, width, 3), pools[-1]]
         channels = width
     side = input_size // scale
-    middle = [*conv_bn_relu(channels, fc_width, side), *conv_bn_relu(fc_width, fc_width, 1),
+    middle = [*conv_bn_relu(channels, fc_width, side, padding=0), *conv_bn_relu(fc_width, fc_width, 1),
               *_deconv_bn_relu(fc_width, channels, side)]
     decoder: list[Layer] = []
     for pool, width, below in zip(reversed(pools), reversed(widths), [*reversed(widths[:-1]), widths[0]]):

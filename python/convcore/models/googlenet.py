@@ -22,8 +22,7 @@ POOL_BEFORE = {"4a": 3, "5a": 2}
 
 def _basic(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> Sequential:
     """torchvision's BasicConv2d: bias-free conv, BatchNorm2d (eps 1e-3), ReLU."""
-    return Sequential(*conv_bn_relu(in_channels, out_channels, kernel_size, stride,
-                                    kernel_size // 2, eps=1e-3))
+    return Sequential(*conv_bn_relu(in_channels, out_channels, kernel_size, stride, eps=1e-3))
 
 
 def inception(in_channels: int, widths: tuple[int, ...], branch5_kernel: int = 5) -> Concat:

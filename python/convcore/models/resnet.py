@@ -6,15 +6,10 @@ from __future__ import annotations
 
 from typing import Optional
 
-from ..nn import BatchNorm2d, Conv2d, GlobalAvgPool2d, Layer, Linear, MaxPool2d, Residual, Sequential
-from ._common import conv_bn_relu
+from ..nn import GlobalAvgPool2d, Layer, Linear, MaxPool2d, Residual, Sequential
+from ._common import conv_bn, conv_bn_relu
 
 __all__ = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet"]
-
-
-def _conv_bn(in_channels: int, out_channels: int, kernel_size: int, stride: int = 1) -> list[Layer]:
-    return [Conv2d(in_channels, out_channels, kernel_size, stride, kernel_size // 2, bias=False),
-            BatchNorm2d(out_channels)]
 
 
 def _block(in_channels: int, width: int, stride: int, bottleneck: bool) -> Residual:
@@ -23,14 +18,14 @@ def _block(in_channels: int, width: int, stride: int, bottleneck: bool) -> Resid
     if bottleneck:
         out = 4 * width
         body = Sequential(*conv_bn_relu(in_channels, width, 1),
-                          *conv_bn_relu(width, width, 3, stride, 1),
-                          *_conv_bn(width, out, 1))
+                          *conv_bn_relu(width, width, 3, stride),
+                          *conv_bn(width, out, 1))
     else:
         out = width
-        body = Sequential(*conv_bn_relu(in_channels, width, 3, stride, 1), *_conv_bn(width, width, 3))
+        body = Sequential(*conv_bn_relu(in_channels, width, 3, stride), *conv_bn(width, width, 3))
     shortcut: Optional[Layer] = None
     if stride != 1 or in_channels != out:
-        shortcut = Sequential(*_conv_bn(in_channels, out, 1, stride))
+        shortcut = Sequential(*conv_bn(in_channels, out, 1, stride))
     return Residual(body, shortcut)
 
 
@@ -39,7 +34,7 @@ def resnet(depths: tuple[int, int, int, int], bottleneck: bool, num_classes: int
     stride 2 at the first block of stages 2 to 4): 7x7/2 stem, 3x3/2 max pool,
     the stages, global average pool, Linear. Each stage is a Sequential of
     Residual blocks."""
-    layers: list[Layer] = [*conv_bn_relu(3, 64, 7, 2, 3), MaxPool2d(3, 2, 1)]
+    layers: list[Layer] = [*conv_bn_relu(3, 64, 7, 2), MaxPool2d(3, 2, 1)]
     channels = 64
     for stage, (depth, width) in enumerate(zip(depths, (64, 128, 256, 512))):
         blocks = []
