@@ -45,7 +45,9 @@ class Summary:
 
     ``rows``: one dict per layer with keys ``name``, ``type``, ``output_shape``,
     ``params``, ``activations`` (output elements per sample), ``macs``, ``rf``,
-    ``jump`` and ``start``."""
+    ``jump`` and ``start``. ``total_activations`` sums the rows' outputs (the
+    input is not counted); a backward pass keeps about as much again in
+    gradients, hence the table's forward + backward figure of twice the bytes."""
 
     input_shape: tuple
     rows: list[dict[str, Any]]
