@@ -307,6 +307,8 @@ def to_float64(model):
 PARITY = {
     "lenet5": (lambda: models.lenet5(), (2, 1, 32, 32)),
     "alexnet_grouped": (lambda: models.alexnet(10, grouped=True, input_size=67), (2, 3, 67, 67)),
+    "zfnet": (lambda: models.zfnet(10, input_size=64), (1, 3, 64, 64)),
+    "vgg_a_lrn": (lambda: models.vgg("A-LRN", 10, input_size=32), (1, 3, 32, 32)),
     "alphago": (lambda: models.alphago_policy(k=6), (2, 48, 19, 19)),
     # 64x64 leaves 2x2 maps in the last stage: batch statistics of more than
     # two values per channel (two are ill-conditioned in train mode).
