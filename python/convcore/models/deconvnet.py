@@ -21,11 +21,12 @@ def deconvnet(num_classes: int = 21, input_size: int = 64,
               widths: Sequence[int] = (32, 64, 128), fc_width: int = 256) -> Sequential:
     """On (3, input_size, input_size) with input_size divisible by
     2 ** len(widths): per stage two 3x3 conv/BN/ReLU and a 2x2 max pool
-    (whose switches, kept in ``pool.indices``, the decoder reuses); fc6 as a conv whose kernel covers the whole
-    bottleneck map (1x1 out) and a 1x1 fc7; a transposed conv back to the
-    bottleneck size; per stage in reverse a MaxUnpool2d with the matching
-    pool's switches and two 3x3 deconv/BN/ReLU; a 1x1 conv to num_classes.
-    Output (N, num_classes, input_size, input_size)."""
+    (which keeps its switches in ``pool.indices``); fc6 as a conv whose
+    kernel covers the whole bottleneck map (1x1 out) and a 1x1 fc7, both
+    with BN/ReLU (train with batches of more than one image); a transposed
+    conv back to the bottleneck size; per stage in reverse a MaxUnpool2d with
+    the matching pool's switches and two 3x3 deconv/BN/ReLU; a 1x1 conv to
+    num_classes. Output (N, num_classes, input_size, input_size)."""
     scale = 2 ** len(widths)
     if input_size < scale or input_size % scale:
         raise ValueError(f"deconvnet: input_size must be a positive multiple of {scale}, got {input_size}")
