@@ -7,8 +7,7 @@ import numpy as np
 import pytest
 from reference import central_difference
 
-from convcore import models, summary
-from convcore import nn
+from convcore import models, nn, summary
 from convcore.nn import Concat, Residual
 
 
@@ -172,7 +171,7 @@ def test_vgg16_summary_totals(vgg16):
 
 def test_alexnet_summary_rows(alexnet):
     s = summary(alexnet, (3, 227, 227))
-    conv1, relu1, lrn1, pool1 = s.rows[:4]
+    conv1, _, lrn1, pool1 = s.rows[:4]
     assert conv1["output_shape"] == (96, 55, 55)
     assert (conv1["rf"], conv1["jump"], conv1["start"]) == (11, 4, 5.5)
     assert (lrn1["rf"], lrn1["type"]) == (11, "LocalResponseNorm")

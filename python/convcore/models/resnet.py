@@ -9,7 +9,7 @@ from typing import Optional
 from ..nn import GlobalAvgPool2d, Layer, Linear, MaxPool2d, Residual, Sequential
 from ._common import conv_bn, conv_bn_relu
 
-__all__ = ["resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "resnet"]
+__all__ = ["resnet", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152"]
 
 
 def _block(in_channels: int, width: int, stride: int, bottleneck: bool) -> Residual:
