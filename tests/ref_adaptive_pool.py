@@ -1,6 +1,6 @@
 """Plain NumPy references (NCHW, loops) for adaptive / global / spatial-pyramid /
 ROI pooling and max unpooling, forward and backward. Max ties go to the first
-maximum in row-major order and a NaN wins (the first NaN), as convcore's."""
+maximum in row-major order and a NaN wins (the last NaN), as convcore's and PyTorch's."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
 
 
 def _argmax(window: np.ndarray) -> int:
-    """Flat position (row-major) of the first maximum, or of the first NaN."""
+    """Flat position (row-major) of the first maximum, or of the last NaN."""
     flat = window.reshape(-1)
     nan = np.flatnonzero(np.isnan(flat))
-    return int(nan[0]) if nan.size else int(np.argmax(flat))
+    return int(nan[-1]) if nan.size else int(np.argmax(flat))
 
 
 def _pool_bins(plane: np.ndarray, rows, cols, mode: str):

@@ -50,7 +50,8 @@ int64_t image_of(const PooledOutput& y, int64_t k) { return y.image.empty() ? k 
 // Reduces the window rows x cols of nc unit-stride channels at xb into acc
 // and, with kArg, each maximum's flat position into arg (an empty window
 // gives 0 and -1). Ties go to the first maximum in row-major order; a NaN
-// wins (the first one). Strides come by value and the pointers are
+// wins, the last one in row-major order, as in PyTorch's CPU kernels and
+// max_pool2d. Strides come by value and the pointers are
 // restrict, so nothing is reloaded after a store.
 //
 // kChain (one channel): one running max with its position, as conditional
@@ -88,7 +89,7 @@ void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, 
         const bool gt = v > m;
         m = std::max(m, v);  // maxss: keeps m when v is NaN
         at_max = gt ? at : at_max;
-        nan_at = (v != v && nan_at < 0) ? at : nan_at;
+        nan_at = v != v ? at : nan_at;
       }
     acc[0] = nan_at >= 0 ? kNaN : m;
     if (kArg) arg[0] = nan_at >= 0 ? nan_at : at_max;
@@ -103,7 +104,7 @@ void reduce_channels(const T* __restrict xb, int64_t sh, int64_t sw, int64_t W, 
     return;
   }
   // probe += v * 0 turns NaN on a NaN (or an infinity) and vectorises with
-  // the max; a NaN probe sends that channel to a rescan for its first NaN.
+  // the max; a NaN probe sends that channel to a rescan for a NaN.
   T probe[kBlock];
   std::fill(probe, probe + nc, T(0));
   for (int64_t h = rows.begin; h < rows.end; ++h)

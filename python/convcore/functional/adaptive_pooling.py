@@ -121,7 +121,7 @@ def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: boo
 
     Returns ``(N, C, Ho, Wo)``, and with ``return_indices`` also the int64 flat
     position ``h * W + w`` of each maximum in its plane (ties: the first in
-    row-major order; a NaN wins, the first NaN if several).
+    row-major order; a NaN wins, the last NaN if several, as in PyTorch).
     """
     return _adaptive("adaptive_max_pool2d", 2, "max", input, output_size, return_indices,
                      data_format, out)
