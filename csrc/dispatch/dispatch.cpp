@@ -107,16 +107,8 @@ void run_transpose_backward(const ConvProblem& prob, std::optional<Algo> algo,
     cpu::sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>(), get_num_threads());
 }
 
-void check_bias_gradient(const ConvParams& p, const TensorView& grad_bias, int64_t channels) {
-  check_rank(p, "grad_bias", grad_bias, 1);
-  CC_CHECK_ARG(grad_bias.sizes[0] == channels, p.op, ": grad_bias has ", grad_bias.sizes[0],
-               " elements, expected ", channels);
-}
-
-}  // namespace
-
-ConvProblem conv_problem(const ConvParams& p, const TensorView& input, const TensorView& weight,
-                         const TensorView* bias) {
+void check_operands(const ConvParams& p, const TensorView& input, const TensorView& weight,
+                    const TensorView* bias) {
   check_rank(p, "input", input, 4);
   check_rank(p, "weight", weight, 4);
   check_dtype(p, "weight", weight, input.dtype);
@@ -124,6 +116,32 @@ ConvProblem conv_problem(const ConvParams& p, const TensorView& input, const Ten
     check_rank(p, "bias", *bias, 1);
     check_dtype(p, "bias", *bias, input.dtype);
   }
+}
+
+// The arrays of a backward call against the problem: grad_output shaped like
+// the forward's output, the gradients like what they differentiate.
+void check_gradients(const ConvProblem& prob, const TensorView& grad_output,
+                     const std::array<int64_t, 4>& output_nchw, const TensorView* grad_input,
+                     const std::array<int64_t, 4>& input_nchw, const TensorView* grad_weight,
+                     const TensorView* grad_bias, int64_t channels) {
+  const ConvParams& p = prob.p;
+  check_dtype(p, "grad_output", grad_output, prob.dtype);
+  check_rank(p, "grad_output", grad_output, 4);
+  check_shape(prob, "grad_output", grad_output, output_nchw);
+  if (grad_input) check_shape(prob, "grad_input", *grad_input, input_nchw);
+  if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
+  if (grad_bias) {
+    check_rank(p, "grad_bias", *grad_bias, 1);
+    CC_CHECK_ARG(grad_bias->sizes[0] == channels, p.op, ": grad_bias has ", grad_bias->sizes[0],
+                 " elements, expected ", channels);
+  }
+}
+
+}  // namespace
+
+ConvProblem conv_problem(const ConvParams& p, const TensorView& input, const TensorView& weight,
+                         const TensorView* bias) {
+  check_operands(p, input, weight, bias);
   return make_conv_problem(p, input.dtype, sizes4(input), sizes4(weight),
                            bias ? bias->sizes[0] : -1);
 }
@@ -146,12 +164,8 @@ void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
                      const TensorView* grad_input, const TensorView* grad_weight,
                      const TensorView* grad_bias, std::optional<Algo> algo) {
   const ConvProblem prob = conv_problem(p, input, weight, nullptr);
-  check_dtype(p, "grad_output", grad_output, input.dtype);
-  check_rank(p, "grad_output", grad_output, 4);
-  check_shape(prob, "grad_output", grad_output, output_shape_nchw(prob));
-  if (grad_input) check_shape(prob, "grad_input", *grad_input, input_shape_nchw(prob));
-  if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
-  if (grad_bias) check_bias_gradient(p, *grad_bias, prob.cout);
+  check_gradients(prob, grad_output, output_shape_nchw(prob), grad_input, input_shape_nchw(prob),
+                  grad_weight, grad_bias, prob.cout);
   if (prob.dtype == DType::f32)
     run_backward<float>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
                         grad_bias);
@@ -162,13 +176,7 @@ void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
 
 ConvProblem conv_transpose_problem(const ConvParams& p, const TensorView& input,
                                    const TensorView& weight, const TensorView* bias) {
-  check_rank(p, "input", input, 4);
-  check_rank(p, "weight", weight, 4);
-  check_dtype(p, "weight", weight, input.dtype);
-  if (bias) {
-    check_rank(p, "bias", *bias, 1);
-    check_dtype(p, "bias", *bias, input.dtype);
-  }
+  check_operands(p, input, weight, bias);
   return make_conv_transpose_problem(p, input.dtype, sizes4(input), sizes4(weight),
                                      bias ? bias->sizes[0] : -1);
 }
@@ -192,12 +200,8 @@ void conv_transpose2d_backward(const ConvParams& p, const TensorView& grad_outpu
                                const TensorView* grad_input, const TensorView* grad_weight,
                                const TensorView* grad_bias, std::optional<Algo> algo) {
   const ConvProblem prob = conv_transpose_problem(p, input, weight, nullptr);
-  check_dtype(p, "grad_output", grad_output, input.dtype);
-  check_rank(p, "grad_output", grad_output, 4);
-  check_shape(prob, "grad_output", grad_output, input_shape_nchw(prob));
-  if (grad_input) check_shape(prob, "grad_input", *grad_input, output_shape_nchw(prob));
-  if (grad_weight) check_shape(prob, "grad_weight", *grad_weight, weight_shape(prob));
-  if (grad_bias) check_bias_gradient(p, *grad_bias, prob.cin);
+  check_gradients(prob, grad_output, input_shape_nchw(prob), grad_input, output_shape_nchw(prob),
+                  grad_weight, grad_bias, prob.cin);
   if (prob.dtype == DType::f32)
     run_transpose_backward<float>(prob, algo, grad_output, input, weight, grad_input,
                                   grad_weight, grad_bias);
