@@ -144,7 +144,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     d.add_argument("--optimizer", choices=sorted(OPTIMIZERS), default="adam")
     d.add_argument("--lr", type=float, default=None, help="learning rate (default: per optimizer)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--save", metavar="PATH", help="save the trained model (.npz)")
+    d.add_argument("--save", metavar="PATH", default="convcore-digits.npz",
+                   help="where to save the trained model (.npz; default %(default)s in the "
+                        "current directory; '' skips saving)")
     d.add_argument("--plot", metavar="DIR", help="write first-layer filters and the loss curve as PNGs")
     args = parser.parse_args(argv)
     if args.command == "demo":
