@@ -375,6 +375,12 @@ void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const Ten
   // 1x1 writes straight into grad_input's (image, pixel) columns.
   const std::vector<int64_t> offsets = pointwise ? column_offsets(prob.n, P, xs)
                                                  : std::vector<int64_t>();
+  // Every tile's GEMM multiplies by the same W_g^T: pack it once per call.
+  const int64_t packed = pointwise ? 0 : packed_a_size<T>(K, prob.cout_g());
+  T* weights_t = pointwise ? nullptr : scratch_as<T>(Scratch::weights, G * packed);
+  for (int64_t g = 0; g < (pointwise ? 0 : G); ++g)
+    pack_gemm_a<T>(K, prob.cout_g(), data_of<T>(w) + g * prob.cout_g() * K, 1, K,
+                   weights_t + g * packed);
   parallel_for(runs, threads, [&](int64_t rb, int64_t re, int) {
     for (int64_t run = rb; run < re; ++run) {
       const int64_t n0 = prob.n * run / runs, n1 = prob.n * (run + 1) / runs;
@@ -402,7 +408,7 @@ void conv_gemm_backward_input(const ConvProblem& prob, bool pointwise, const Ten
         for (int64_t j0 = 0, cnt = 0; j0 < cols; j0 += cnt) {
           cnt = whole > 0 ? std::min(whole, cols - j0) : std::min(tile_cols, P - j0 % P);
           ImagesB<T> packer(gy_g, gs.sc, gs.sw, gs.sn, P, j0);
-          op.m = K, op.n = cnt, op.b = &packer;
+          op.m = K, op.n = cnt, op.b = &packer, op.a_packed = weights_t + g * packed;
           op.c = tile, op.rsc = cnt, op.csc = 1;
           gemm(op, gemm_threads);
           for (int64_t kk = 0; kk < K; ++kk) patches.scatter(kk, j0, cnt, tile + kk * cnt, 1);

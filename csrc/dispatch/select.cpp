@@ -57,9 +57,11 @@ int64_t workspace_bytes(Algo algo, const ConvProblem& prob, ConvPass pass) {
     return (plane + prob.ow + weights) * elem;
   }
   int64_t bytes = cpu::gemm_workspace_bytes(elem);
+  // Flipped weights (the dual forward), or the packed transposed weights
+  // plus the col2im tile.
   if (algo == Algo::im2col_gemm && pass == ConvPass::backward_input)
-    bytes += cpu::backward_input_as_forward(prob) ? prob.cout * prob.k_gemm() * elem
-                                                  : cpu::conv_col_tile_bytes(prob);
+    bytes += prob.cout * prob.k_gemm() * elem +
+             (cpu::backward_input_as_forward(prob) ? 0 : cpu::conv_col_tile_bytes(prob));
   if (pass == ConvPass::backward_weight) bytes += prob.cout * prob.k_gemm() * elem;
   return bytes;
 }

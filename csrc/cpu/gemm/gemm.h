@@ -47,6 +47,7 @@ struct GemmOperands {
   const T* a = nullptr;  // A(i, p) = a[i * rsa + p * csa]
   int64_t rsa = 0, csa = 0;
   const APacker<T>* a_packer = nullptr;  // replaces a/rsa/csa when set
+  const T* a_packed = nullptr;  // all of A from pack_gemm_a: replaces a and a_packer
   const BPacker<T>* b = nullptr;
   T* c = nullptr;  // C(i, j) = c[i * rsc + j * csc], or c[i * rsc + col_offset[j]]
   int64_t rsc = 0, csc = 1;
@@ -62,6 +63,14 @@ void gemm(const GemmOperands<T>& op, int threads);
 template <class T>
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, const T* a,
           int64_t lda, const T* b, int64_t ldb, T beta, T* c, int64_t ldc, int threads);
+
+// A packed once for several GEMMs that share it (the weights of a pass that
+// runs one GEMM per tile): A(i, p) = a[i * rsa + p * csa], i < m, p < k, into
+// packed_a_size<T>(m, k) elements at dst, for GemmOperands::a_packed.
+template <class T>
+int64_t packed_a_size(int64_t m, int64_t k);
+template <class T>
+void pack_gemm_a(int64_t m, int64_t k, const T* a, int64_t rsa, int64_t csa, T* dst);
 
 // Bytes of packing scratch one GEMM thread holds (full A and B blocks).
 int64_t gemm_workspace_bytes(int64_t elem_size);

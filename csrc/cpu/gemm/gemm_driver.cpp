@@ -48,15 +48,21 @@ void scale_rows(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, i
   }
 }
 
-// Packs A rows [ic, ic + mc) x depth [pc, pc + kc) into mr-row panels.
+int64_t padded_rows(int64_t m, int mr) { return (m + mr - 1) / mr * mr; }
+
+// A rows [ic, ic + mc) x depth [pc, pc + kc) as mr-row panels: packed into
+// scratch, or found in A packed whole (pack_gemm_a stores each depth block
+// of all rows contiguously, so row ic, a multiple of mr, starts at ic * kc).
 template <class T>
-void pack_a_block(const GemmOperands<T>& op, int64_t ic, int64_t mc, int64_t pc, int64_t kc,
-                  T* dst) {
+const T* packed_a_block(const GemmOperands<T>& op, int64_t ic, int64_t mc, int64_t pc,
+                        int64_t kc, T* scratch) {
   const GemmKernel<T>& kern = kernels().gemm<T>();
+  if (op.a_packed) return op.a_packed + pc * padded_rows(op.m, kern.mr) + ic * kc;
   if (op.a_packer)
-    op.a_packer->pack(ic, mc, pc, kc, kern.mr, dst);
+    op.a_packer->pack(ic, mc, pc, kc, kern.mr, scratch);
   else
-    kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, dst, kc * kern.mr);
+    kern.pack_a(mc, kc, op.a + ic * op.rsa + pc * op.csa, op.rsa, op.csa, scratch, kc * kern.mr);
+  return scratch;
 }
 
 // The two inner loops (jr over NR columns, ir over MR rows) over a packed
@@ -120,8 +126,8 @@ void gemm_serial(const GemmOperands<T>& op, int64_t m0, int64_t m1, int64_t n0, 
       op.b->pack(pc, kc, jc, nc, kern.nr, pack_b);
       for (int64_t ic = m0; ic < m1; ic += blk.mc) {
         const int64_t mc = std::min(blk.mc, m1 - ic);
-        pack_a_block(op, ic, mc, pc, kc, pack_a);
-        macro_kernel(op, ic, mc, jc, nc, pc, kc, pack_a, pack_b);
+        macro_kernel(op, ic, mc, jc, nc, pc, kc, packed_a_block(op, ic, mc, pc, kc, pack_a),
+                     pack_b);
       }
     }
   }
@@ -169,8 +175,8 @@ void gemm_shared_b(const GemmOperands<T>& op, int threads) {
         guarded([&] {
           for (int64_t ic = m0; ic < m1; ic += blk.mc) {
             const int64_t mc = std::min(blk.mc, m1 - ic);
-            pack_a_block(op, ic, mc, pc, kc, pack_a);
-            macro_kernel(op, ic, mc, jc, nc, pc, kc, pack_a, shared_b);
+            macro_kernel(op, ic, mc, jc, nc, pc, kc,
+                         packed_a_block(op, ic, mc, pc, kc, pack_a), shared_b);
           }
         });
         barrier.wait();
@@ -222,6 +228,22 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, T alpha, 
   gemm(op, threads);
 }
 
+template <class T>
+int64_t packed_a_size(int64_t m, int64_t k) {
+  return padded_rows(m, kernels().gemm<T>().mr) * k;
+}
+
+template <class T>
+void pack_gemm_a(int64_t m, int64_t k, const T* a, int64_t rsa, int64_t csa, T* dst) {
+  const GemmKernel<T>& kern = kernels().gemm<T>();
+  const Blocking blk = blocking_for(kern.mr, kern.nr, sizeof(T));
+  const int64_t rows = padded_rows(m, kern.mr);
+  for (int64_t pc = 0; pc < k; pc += blk.kc) {
+    const int64_t kc = std::min(blk.kc, k - pc);
+    kern.pack_a(m, kc, a + pc * csa, rsa, csa, dst + pc * rows, kc * kern.mr);
+  }
+}
+
 int64_t gemm_workspace_bytes(int64_t elem_size) {
   const int mr = elem_size == 4 ? kernels().gemms.f32.mr : kernels().gemms.f64.mr;
   const int nr = elem_size == 4 ? kernels().gemms.f32.nr : kernels().gemms.f64.nr;
@@ -230,6 +252,10 @@ int64_t gemm_workspace_bytes(int64_t elem_size) {
   return (blk.mc * blk.kc + blk.kc * blk.nc) * elem_size;
 }
 
+template int64_t packed_a_size<float>(int64_t, int64_t);
+template int64_t packed_a_size<double>(int64_t, int64_t);
+template void pack_gemm_a<float>(int64_t, int64_t, const float*, int64_t, int64_t, float*);
+template void pack_gemm_a<double>(int64_t, int64_t, const double*, int64_t, int64_t, double*);
 template class StridedB<float>;
 template class StridedB<double>;
 template void gemm<float>(const GemmOperands<float>&, int);
