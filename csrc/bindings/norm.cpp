@@ -11,7 +11,7 @@ namespace {
 
 using OptArray = std::optional<py::array>;
 
-std::vector<int64_t> shape_of(const TensorView& t) {
+std::vector<int64_t> sizes_of(const TensorView& t) {
   return std::vector<int64_t>(t.sizes.begin(), t.sizes.begin() + t.ndim);
 }
 
@@ -52,7 +52,7 @@ py::object batch_norm(const py::array& input, const OptArray& running_mean,
     check_writeable(p, running_mean, "running_mean");
     check_writeable(p, running_var, "running_var");
   }
-  py::array y = output_array(p.op, "output", x.dtype, shape_of(x), out);
+  py::array y = output_array(p.op, "output", x.dtype, sizes_of(x), out);
   const TensorView yv = view_of(y, p.op, "out");
   std::optional<py::array> mean, invstd;
   std::optional<TensorView> mv, iv;
@@ -85,7 +85,7 @@ py::tuple batch_norm_backward(const py::array& grad_output, const py::array& inp
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;
   if (need_input) {
-    py::array a = output_array(p.op, "grad_input", x.dtype, shape_of(x), out_input);
+    py::array a = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out_input);
     gxv = view_of(a, p.op, "grad_input");
     gx = a;
   }
@@ -110,7 +110,7 @@ py::tuple batch_norm_backward(const py::array& grad_output, const py::array& inp
 py::array local_response_norm(const py::array& input, const LrnParams& p, const OptArray& out) {
   const TensorView x = view_of(input, p.op, "input");
   lrn_check(p, x);
-  py::array y = output_array(p.op, "output", x.dtype, shape_of(x), out);
+  py::array y = output_array(p.op, "output", x.dtype, sizes_of(x), out);
   const TensorView yv = view_of(y, p.op, "out");
   {
     py::gil_scoped_release release;
@@ -124,7 +124,7 @@ py::array local_response_norm_backward(const py::array& grad_output, const py::a
   const TensorView gy = view_of(grad_output, p.op, "grad_output");
   const TensorView x = view_of(input, p.op, "input");
   lrn_check(p, x);
-  py::array gx = output_array(p.op, "grad_input", x.dtype, shape_of(x), out);
+  py::array gx = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out);
   const TensorView gxv = view_of(gx, p.op, "out");
   {
     py::gil_scoped_release release;

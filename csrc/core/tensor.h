@@ -2,6 +2,7 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <string>
 
 #include "core/dtype.h"
 
@@ -28,6 +29,9 @@ struct TensorView {
   template <class T>
   T* ptr() const { return static_cast<T*>(data); }
 };
+
+// "[N, C, H, W]": an array's shape as messages print it.
+std::string shape_of(const TensorView& t);
 
 // A 4-D NCHW-indexed view of an activation tensor whatever its memory layout:
 // NHWC arrays are the same view with permuted strides.

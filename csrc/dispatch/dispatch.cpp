@@ -8,12 +8,6 @@
 namespace convcore {
 namespace {
 
-std::string shape_of(const TensorView& t) {
-  std::string s = "[";
-  for (int i = 0; i < t.ndim; ++i) s += str_cat(i ? ", " : "", t.sizes[i]);
-  return s + "]";
-}
-
 void check_rank(const ConvParams& p, const char* what, const TensorView& t, int want) {
   const int shown = want == 4 && p.spatial_dims == 1 ? 3 : want;
   CC_CHECK_ARG(t.ndim == want, p.op, ": expected ", what, " to be ", shown, "-D, got a ",

@@ -8,12 +8,6 @@
 namespace convcore {
 namespace {
 
-std::string shape_of(const TensorView& t) {
-  std::string s = "[";
-  for (int i = 0; i < t.ndim; ++i) s += str_cat(i ? ", " : "", t.sizes[i]);
-  return s + "]";
-}
-
 void check_dtype(const std::string& op, const char* what, const TensorView& t, DType want) {
   if (t.dtype != want)
     throw_dtype_error(op, ": ", what, " has dtype ", dtype_name(t.dtype), " but input has dtype ",

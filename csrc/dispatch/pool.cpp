@@ -8,12 +8,6 @@
 namespace convcore {
 namespace {
 
-std::string shape_of(const TensorView& t) {
-  std::string s = "[";
-  for (int i = 0; i < t.ndim; ++i) s += str_cat(i ? ", " : "", t.sizes[i]);
-  return s + "]";
-}
-
 void check_rank4(const PoolParams& p, const char* what, const TensorView& t) {
   CC_CHECK_ARG(t.ndim == 4, p.op, ": expected ", what, " to be ", p.spatial_dims + 2,
                "-D, got a ", t.ndim, "-D array of shape ", shape_of(t));
