@@ -21,17 +21,12 @@ py::object adaptive_pool2d(const std::string& op, const py::array& input, const 
   const std::vector<int64_t> shape = pooled_shape(op, x, nhwc, size[0], size[1]);
   py::array y = output_array(op, "output", x.dtype, shape, out);
   const TensorView yv = view_of(y, op, "out");
-  std::optional<py::array> ind;
-  std::optional<TensorView> iv;
-  if (return_indices) {
-    ind = output_array(op, "indices", DType::i64, shape, std::nullopt);
-    iv = index_view_of(*ind, op, "indices");
-  }
+  const IndicesOutput indices = indices_output(return_indices, op, shape);
   {
     py::gil_scoped_release release;
-    adaptive_pool2d(op, reduce, x, nhwc, yv, iv ? &*iv : nullptr);
+    adaptive_pool2d(op, reduce, x, nhwc, yv, indices.ptr());
   }
-  if (ind) return py::make_tuple(y, *ind);
+  if (indices.view) return py::make_tuple(y, indices.array);
   return std::move(y);
 }
 
@@ -65,17 +60,12 @@ py::object spatial_pyramid_pool2d(const std::string& op, const py::array& input,
   const std::vector<int64_t> shape{one[0], c * pyramid_bins(levels, op)};
   py::array y = output_array(op, "output", x.dtype, shape, out);
   const TensorView yv = view_of(y, op, "out");
-  std::optional<py::array> ind;
-  std::optional<TensorView> iv;
-  if (return_indices) {
-    ind = output_array(op, "indices", DType::i64, shape, std::nullopt);
-    iv = index_view_of(*ind, op, "indices");
-  }
+  const IndicesOutput indices = indices_output(return_indices, op, shape);
   {
     py::gil_scoped_release release;
-    spatial_pyramid_pool2d(op, reduce, x, nhwc, levels, yv, iv ? &*iv : nullptr);
+    spatial_pyramid_pool2d(op, reduce, x, nhwc, levels, yv, indices.ptr());
   }
-  if (ind) return py::make_tuple(y, *ind);
+  if (indices.view) return py::make_tuple(y, indices.array);
   return std::move(y);
 }
 

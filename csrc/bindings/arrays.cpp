@@ -84,4 +84,14 @@ py::array output_array(const std::string& op, const char* name, DType dtype,
   return o;
 }
 
+IndicesOutput indices_output(bool wanted, const std::string& op,
+                             const std::vector<int64_t>& shape) {
+  IndicesOutput out;
+  if (!wanted) return out;
+  py::array a = output_array(op, "indices", DType::i64, shape, std::nullopt);
+  out.view = index_view_of(a, op, "indices");
+  out.array = a;
+  return out;
+}
+
 }  // namespace convcore::bindings

@@ -26,4 +26,14 @@ TensorView index_view_of(const py::array& a, const std::string& op, const char* 
 py::array output_array(const std::string& op, const char* name, DType dtype,
                        const std::vector<int64_t>& shape, const std::optional<py::array>& out);
 
+// The int64 indices array a max-pooling forward fills when asked for (None
+// otherwise), shaped like its output, and the view the kernels write.
+struct IndicesOutput {
+  py::object array = py::none();
+  std::optional<TensorView> view;
+  const TensorView* ptr() const { return view ? &*view : nullptr; }
+};
+IndicesOutput indices_output(bool wanted, const std::string& op,
+                             const std::vector<int64_t>& shape);
+
 }  // namespace convcore::bindings

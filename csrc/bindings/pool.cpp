@@ -20,19 +20,14 @@ py::tuple pool2d(const py::array& input, const PoolParams& p, bool return_indice
   const std::vector<int64_t> shape = as_vector(pool_output_shape(prob));
   py::array y = output_array(p.op, "output", prob.dtype, shape, out);
   const TensorView yv = view_of(y, p.op, "out");
-  py::object indices = py::none();
-  std::optional<TensorView> iv;
-  if (return_indices) {
-    CC_CHECK_ARG(p.kind == PoolKind::max, p.op, ": return_indices needs max pooling");
-    py::array a = output_array(p.op, "indices", DType::i64, shape, std::nullopt);
-    iv = index_view_of(a, p.op, "indices");
-    indices = a;
-  }
+  CC_CHECK_ARG(!return_indices || p.kind == PoolKind::max, p.op,
+               ": return_indices needs max pooling");
+  const IndicesOutput indices = indices_output(return_indices, p.op, shape);
   {
     py::gil_scoped_release release;
-    pool2d_forward(p, x, yv, iv ? &*iv : nullptr);
+    pool2d_forward(p, x, yv, indices.ptr());
   }
-  return py::make_tuple(y, indices);
+  return py::make_tuple(y, indices.array);
 }
 
 py::array pool2d_backward(const py::array& grad_output, const py::array& input,
