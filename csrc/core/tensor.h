@@ -2,13 +2,17 @@
 #pragma once
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 
 #include "core/dtype.h"
 
 namespace convcore {
 
-enum class Device { cpu };
+enum class Device { cpu, cuda };
+
+// "cpu" or "cuda:0": a device as messages and Python print it.
+std::string device_name(Device device, int index);
 
 // A non-owning view of a strided array. Sizes and strides are in elements and
 // 64-bit, so offsets never wrap for arrays past 2^31 elements.
@@ -17,6 +21,7 @@ struct TensorView {
   void* data = nullptr;
   DType dtype = DType::f32;
   Device device = Device::cpu;
+  int device_index = 0;  // the CUDA ordinal when device == cuda
   int ndim = 0;
   std::array<int64_t, kMaxDims> sizes{};
   std::array<int64_t, kMaxDims> strides{};
@@ -32,6 +37,19 @@ struct TensorView {
 
 // "[N, C, H, W]": an array's shape as messages print it.
 std::string shape_of(const TensorView& t);
+
+// One array of a call and the argument name messages give it; view may be null
+// (an optional argument left out).
+struct NamedView {
+  const char* name;
+  const TensorView* view;
+};
+
+// ArgumentError naming the first array that is not on the device of the first
+// one given: a call never mixes host and device arrays.
+void check_same_device(const std::string& op, std::initializer_list<NamedView> arrays);
+
+inline bool on_cuda(const TensorView& t) { return t.device == Device::cuda; }
 
 // A 4-D NCHW-indexed view of an activation tensor whatever its memory layout:
 // NHWC arrays are the same view with permuted strides.
