@@ -4,11 +4,19 @@
 #include <cstdint>
 #include <utility>
 
+#ifndef CC_HOST_DEVICE
+#ifdef __CUDACC__
+#define CC_HOST_DEVICE __host__ __device__
+#else
+#define CC_HOST_DEVICE
+#endif
+#endif
+
 namespace convcore {
 
 enum class PadMode { constant, reflect, replicate, circular, symmetric };
 
-inline const char* pad_mode_name(PadMode m) {
+CC_HOST_DEVICE inline const char* pad_mode_name(PadMode m) {
   switch (m) {
     case PadMode::reflect: return "reflect";
     case PadMode::replicate: return "replicate";
@@ -30,7 +38,7 @@ constexpr int64_t conv_output_size(int64_t n, int64_t k, int64_t stride, int64_t
 // TensorFlow's SAME: the output is ceil(n / stride) and the odd unit of the
 // total padding goes after (bottom/right). For stride 1 this is PyTorch's
 // padding='same' (total = dilation * (k - 1)).
-inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t stride,
+CC_HOST_DEVICE inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t stride,
                                                 int64_t dilation) {
   const int64_t out = (n + stride - 1) / stride;
   int64_t total = (out - 1) * stride + effective_kernel(k, dilation) - n;
@@ -41,7 +49,7 @@ inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t st
 // The source index that padded position i (in [-before, n + after)) reads,
 // or -1 when it reads the constant. Validation guarantees the pad widths each
 // mode needs (reflect: pad < n; symmetric, circular: pad <= n).
-inline int64_t source_index(int64_t i, int64_t n, PadMode mode) {
+CC_HOST_DEVICE inline int64_t source_index(int64_t i, int64_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
     case PadMode::reflect: return i < 0 ? -i : 2 * (n - 1) - i;
