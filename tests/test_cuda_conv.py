@@ -49,7 +49,9 @@ _cuda = getattr(convcore, "cuda", None)
 HAVE_GPU = bool(_cuda is not None and _cuda.is_available())
 ON_CPU = os.environ.get("CONVCORE_CUDA_TESTS_ON_CPU") == "1" and not HAVE_GPU
 
-pytestmark = pytest.mark.skipif(not (HAVE_GPU or ON_CPU), reason="needs a CUDA device")
+# The computations need a device (or the CPU stand-in above); explain and the
+# math-mode setting do not, and run everywhere.
+on_device = pytest.mark.skipif(not (HAVE_GPU or ON_CPU), reason="needs a CUDA device")
 needs_gpu = pytest.mark.skipif(not HAVE_GPU, reason="needs a CUDA device")
 
 TOL = {np.float32: 1e-4, np.float64: 1e-10}
@@ -60,10 +62,10 @@ DTYPES = [np.float32, np.float64]
 @pytest.fixture(autouse=True)
 def fp32_math_mode():
     """Every test starts and ends in math mode fp32, whatever it changed."""
-    if HAVE_GPU:
+    if _cuda is not None:
         _cuda.set_math_mode("fp32")
     yield
-    if HAVE_GPU:
+    if _cuda is not None:
         _cuda.set_math_mode("fp32")
 
 
@@ -154,6 +156,7 @@ def check_conv(case: Case, dtype, rng, algorithm, last=False, unbatched=False, t
 # ============================================================================ conv: fixed cases
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("case", ALL_CASES, ids=str)
@@ -163,12 +166,14 @@ def test_conv_every_algorithm(case, dtype, last, rng):
         check_conv(case, dtype, rng, algo, last=last)
 
 
+@on_device
 @pytest.mark.parametrize("case", ALL_CASES[::3], ids=str)
 def test_conv_default_dispatch(case, rng):
     """No algorithm forced: the GPU's own choice."""
     check_conv(case, np.float32, rng, None)
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("case", UNBATCHED, ids=str)
 def test_conv_unbatched(case, last, rng):
@@ -190,6 +195,7 @@ LARGE = [
 ]
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("case", LARGE, ids=str)
@@ -205,6 +211,7 @@ HYP = settings(derandomize=True, deadline=None, max_examples=150,
                suppress_health_check=[HealthCheck.filter_too_much, HealthCheck.too_slow])
 
 
+@on_device
 @HYP
 @given(case=st.one_of(conv_configs(), string_padding_configs()), data=st.data())
 def test_hypothesis_float64(case, data):
@@ -214,6 +221,7 @@ def test_hypothesis_float64(case, data):
     check_conv(case, np.float64, rng, algo, last=last)
 
 
+@on_device
 @HYP
 @given(case=st.one_of(conv_configs(), string_padding_configs()), data=st.data())
 def test_hypothesis_float32(case, data):
@@ -318,6 +326,7 @@ T_1D = [
 ]
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("c", T_CASES, ids=str)
@@ -327,6 +336,7 @@ def test_transposed_2d(c, dtype, last, rng):
     check_transposed(c, dtype, rng, None, last=last, bias=False)
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 @pytest.mark.parametrize("dtype", DTYPES, ids=["f32", "f64"])
 @pytest.mark.parametrize("c", T_1D, ids=str)
@@ -335,6 +345,7 @@ def test_transposed_1d(c, dtype, last, rng):
         check_transposed(c, dtype, rng, algo, nd=1, last=last)
 
 
+@on_device
 def test_transposed_unbatched(rng):
     c = TCase(1, 4, 4, (5, 6), (3, 3), s=(2, 2), p=(1, 1, 1, 1), op=(1, 0), groups=4)
     for algo in t_algorithms(c):
@@ -361,6 +372,7 @@ def transposed_configs(draw):
     return c
 
 
+@on_device
 @HYP
 @given(c=transposed_configs(), data=st.data())
 def test_hypothesis_transposed(c, data):
@@ -379,6 +391,7 @@ FD_T = [
 ]
 
 
+@on_device
 @pytest.mark.parametrize("case", FD_CASES, ids=str)
 def test_finite_differences_on_gpu(case, rng):
     """Central differences of <g, conv(x, w, b)> computed with the GPU's float64
@@ -399,6 +412,7 @@ def test_finite_differences_on_gpu(case, rng):
             np.testing.assert_allclose(got, fd, rtol=1e-6, atol=1e-7, err_msg=f"{case} {algo} grad_{name}")
 
 
+@on_device
 @pytest.mark.parametrize("c", FD_T, ids=str)
 def test_transposed_finite_differences_on_gpu(c, rng):
     x = rng.standard_normal((c.n, c.cin) + c.hw)
@@ -422,6 +436,7 @@ def test_transposed_finite_differences_on_gpu(c, rng):
 # ============================================================================ determinism
 
 
+@on_device
 @pytest.mark.parametrize("last", [False, True], ids=["first", "last"])
 def test_depthwise_and_bias_gradients_are_deterministic(last, rng):
     """The depthwise weight gradient and the bias gradient reduce in a fixed order
@@ -458,7 +473,6 @@ def test_math_modes(case, mode, rng):
         check_transposed(c, np.float32, rng, algo, tol=MODE_TOL[mode])
 
 
-@needs_gpu
 def test_math_mode_names_and_reset():
     for mode in ("tf32", "fp16", "bf16", "fp32"):
         _cuda.set_math_mode(mode)
@@ -566,14 +580,33 @@ def test_cuda_array_interface_round_trip_with_cupy(rng):
 # ============================================================================ explain
 
 
-@needs_gpu
 def test_explain_on_cuda():
+    """explain(device='cuda') names the GPU algorithm and the arithmetic it runs in
+    (the math mode for float32 GEMMs); it needs no device."""
     e = convcore.explain("conv2d", (8, 16, 14, 14), (32, 1, 3, 3), padding=1, groups=16,
-                         algorithm="depthwise_direct", device="cuda")
-    assert e.algorithm == "depthwise_direct"
-    assert "depthwise_direct" in str(e) and "fp32" in str(e)
-    for mode in ("tf32", "bf16"):
+                         device="cuda")
+    assert e.algorithm == "depthwise_direct" and e.device == "cuda:0"
+    assert "depthwise_direct" in str(e) and "cuda:0" in str(e) and e.math in str(e)
+    for mode in ("tf32", "fp16", "bf16"):
         _cuda.set_math_mode(mode)
-        e = convcore.explain("conv2d", (8, 64, 14, 14), (64, 64, 3, 3), padding=1, device="cuda")
-        assert e.algorithm in ("implicit_gemm", "gemm_1x1")
-        assert e.algorithm in str(e) and mode in str(e)
+        for pass_ in ("forward", "backward_input", "backward_weight"):
+            e = convcore.explain("conv2d", (8, 64, 14, 14), (64, 64, 3, 3), padding=1,
+                                 pass_=pass_, device="cuda")
+            assert e.algorithm == "implicit_gemm", e
+            assert mode in e.math and e.math in str(e), e
+            e = convcore.explain("conv2d", (8, 64, 14, 14), (32, 64, 1, 1), pass_=pass_, device="cuda")
+            assert e.algorithm == "gemm_1x1" and mode in e.math, e
+        # float64 and the depthwise kernel never use the tensor cores
+        e = convcore.explain("conv2d", (8, 64, 14, 14), (64, 64, 3, 3), padding=1, dtype=np.float64,
+                             device="cuda")
+        assert mode not in e.math and "float64" in e.math, e
+        e = convcore.explain("conv2d", (8, 16, 14, 14), (16, 1, 3, 3), padding=1, groups=16,
+                             device="cuda")
+        assert e.algorithm == "depthwise_direct" and mode not in e.math, e
+    _cuda.set_math_mode("fp32")
+    e = convcore.explain("conv_transpose2d", (8, 16, 7, 7), (16, 1, 4, 4), stride=2, padding=1,
+                         groups=16, device="cuda")
+    assert e.algorithm == "depthwise_direct", e
+    with pytest.raises(ValueError):
+        convcore.explain("conv2d", (8, 64, 14, 14), (64, 64, 3, 3), algorithm="im2col_gemm",
+                         device="cuda")
