@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <utility>
 
+// Marks a helper callable from CUDA device code as well as from the host.
 #ifndef CC_HOST_DEVICE
 #ifdef __CUDACC__
 #define CC_HOST_DEVICE __host__ __device__
@@ -16,7 +17,7 @@ namespace convcore {
 
 enum class PadMode { constant, reflect, replicate, circular, symmetric };
 
-CC_HOST_DEVICE inline const char* pad_mode_name(PadMode m) {
+inline const char* pad_mode_name(PadMode m) {
   switch (m) {
     case PadMode::reflect: return "reflect";
     case PadMode::replicate: return "replicate";
@@ -38,7 +39,7 @@ constexpr int64_t conv_output_size(int64_t n, int64_t k, int64_t stride, int64_t
 // TensorFlow's SAME: the output is ceil(n / stride) and the odd unit of the
 // total padding goes after (bottom/right). For stride 1 this is PyTorch's
 // padding='same' (total = dilation * (k - 1)).
-CC_HOST_DEVICE inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t stride,
+inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t stride,
                                                 int64_t dilation) {
   const int64_t out = (n + stride - 1) / stride;
   int64_t total = (out - 1) * stride + effective_kernel(k, dilation) - n;
