@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 import convcore
 import convcore.functional as F
 import reference as R
+from convcore import cuda as _cuda
 from cases import Case
 from test_conv import (
     ALL_CASES,
@@ -45,8 +46,7 @@ from test_conv import (
 from test_conv_transpose import CASES as T_CASES
 from test_conv_transpose import TCase, transpose_ref
 
-_cuda = getattr(convcore, "cuda", None)
-HAVE_GPU = bool(_cuda is not None and _cuda.is_available())
+HAVE_GPU = _cuda.is_available()
 ON_CPU = os.environ.get("CONVCORE_CUDA_TESTS_ON_CPU") == "1" and not HAVE_GPU
 
 # The computations need a device (or the CPU stand-in above); explain and the
@@ -62,11 +62,9 @@ DTYPES = [np.float32, np.float64]
 @pytest.fixture(autouse=True)
 def fp32_math_mode():
     """Every test starts and ends in math mode fp32, whatever it changed."""
-    if _cuda is not None:
-        _cuda.set_math_mode("fp32")
+    _cuda.set_math_mode("fp32")
     yield
-    if _cuda is not None:
-        _cuda.set_math_mode("fp32")
+    _cuda.set_math_mode("fp32")
 
 
 # ============================================================================ plumbing
