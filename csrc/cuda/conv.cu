@@ -146,7 +146,9 @@ __device__ inline int64_t candidate_position(int64_t j, int64_t i, int64_t n, in
 __device__ inline int64_t output_of(int64_t pos, int64_t tap, int64_t pad_before, int64_t stride,
                                     int64_t dilation, int64_t out_size) {
   const int64_t t = pos + pad_before - tap * dilation;
-  if (t < 0 || t % stride != 0) return -1;
+  if (t < 0) return -1;
+  if (stride == 1) return t < out_size ? t : -1;  // no 64-bit division in the common case
+  if (t % stride != 0) return -1;
   const int64_t o = t / stride;
   return o < out_size ? o : -1;
 }
