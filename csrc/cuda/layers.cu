@@ -78,15 +78,50 @@ __device__ inline T act_backward(T g, T x, T y, bool has_y, T a) {
   return g;
 }
 
+// 16 bytes of T: one vector load or store when the arrays are 16-byte aligned.
+template <class T>
+struct alignas(16) Pack {
+  static constexpr int lanes = 16 / static_cast<int>(sizeof(T));
+  T v[lanes];
+};
+
+bool aligned16(const void* p) { return p == nullptr || reinterpret_cast<std::uintptr_t>(p) % 16 == 0; }
+
+// Element i of [0, n) is handled by pack i / lanes when vectorised (packs:
+// the n / lanes full packs; the tail elements one by one), else alone.
 template <class T, Activation F>
-__global__ void activation_forward_kernel(int64_t n, const T* x, T* y, T a) {
-  CC_GRID_STRIDE_LOOP(i, n) y[i] = act_forward<T, F>(x[i], a);
+__global__ void activation_forward_kernel(int64_t n, bool vectorised, const T* x, T* y, T a) {
+  constexpr int L = Pack<T>::lanes;
+  const int64_t packs = vectorised ? n / L : 0;
+  CC_GRID_STRIDE_LOOP(i, packs) {
+    Pack<T> v = reinterpret_cast<const Pack<T>*>(x)[i];
+    for (int l = 0; l < L; ++l) v.v[l] = act_forward<T, F>(v.v[l], a);
+    reinterpret_cast<Pack<T>*>(y)[i] = v;
+  }
+  CC_GRID_STRIDE_LOOP(k, n - packs * L) {
+    const int64_t i = packs * L + k;
+    y[i] = act_forward<T, F>(x[i], a);
+  }
 }
 
 template <class T, Activation F>
-__global__ void activation_backward_kernel(int64_t n, const T* g, const T* x, const T* y, T* gx, T a) {
+__global__ void activation_backward_kernel(int64_t n, bool vectorised, const T* g, const T* x, const T* y,
+                                           T* gx, T a) {
+  constexpr int L = Pack<T>::lanes;
   const bool has_y = y != nullptr;
-  CC_GRID_STRIDE_LOOP(i, n) gx[i] = act_backward<T, F>(g[i], x[i], has_y ? y[i] : T(0), has_y, a);
+  const int64_t packs = vectorised ? n / L : 0;
+  CC_GRID_STRIDE_LOOP(i, packs) {
+    const Pack<T> gv = reinterpret_cast<const Pack<T>*>(g)[i], xv = reinterpret_cast<const Pack<T>*>(x)[i];
+    Pack<T> yv{};
+    if (has_y) yv = reinterpret_cast<const Pack<T>*>(y)[i];
+    Pack<T> out;
+    for (int l = 0; l < L; ++l) out.v[l] = act_backward<T, F>(gv.v[l], xv.v[l], yv.v[l], has_y, a);
+    reinterpret_cast<Pack<T>*>(gx)[i] = out;
+  }
+  CC_GRID_STRIDE_LOOP(k, n - packs * L) {
+    const int64_t i = packs * L + k;
+    gx[i] = act_backward<T, F>(g[i], x[i], has_y ? y[i] : T(0), has_y, a);
+  }
 }
 
 // fn(std::integral_constant<Activation, f>{}).
@@ -441,8 +476,11 @@ __global__ void mse_backward_kernel(int64_t n, const T* g, const T* x, const T* 
 template <class T>
 void activation_forward(Activation f, int64_t n, const T* x, T* y, T param) {
   if (n == 0) return;
+  const bool vectorised = aligned16(x) && aligned16(y);
+  const int64_t items = vectorised ? n / Pack<T>::lanes + Pack<T>::lanes : n;
   with_activation(f, [&](auto tag) {
-    activation_forward_kernel<T, decltype(tag)::value><<<grid_for(n, kThreads), kThreads, 0, stream()>>>(n, x, y, param);
+    activation_forward_kernel<T, decltype(tag)::value>
+        <<<grid_for(items, kThreads), kThreads, 0, stream()>>>(n, vectorised, x, y, param);
     CC_CUDA_CHECK_LAUNCH("activation_forward");
   });
 }
@@ -450,9 +488,11 @@ void activation_forward(Activation f, int64_t n, const T* x, T* y, T param) {
 template <class T>
 void activation_backward(Activation f, int64_t n, const T* g, const T* x, const T* y, T* gx, T param) {
   if (n == 0) return;
+  const bool vectorised = aligned16(g) && aligned16(x) && aligned16(y) && aligned16(gx);
+  const int64_t items = vectorised ? n / Pack<T>::lanes + Pack<T>::lanes : n;
   with_activation(f, [&](auto tag) {
     activation_backward_kernel<T, decltype(tag)::value>
-        <<<grid_for(n, kThreads), kThreads, 0, stream()>>>(n, g, x, y, gx, param);
+        <<<grid_for(items, kThreads), kThreads, 0, stream()>>>(n, vectorised, g, x, y, gx, param);
     CC_CUDA_CHECK_LAUNCH("activation_backward");
   });
 }
