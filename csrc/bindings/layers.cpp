@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "bindings/arrays.h"
+#include "bindings/device_array.h"
 #include "core/error.h"
 #include "dispatch/layers.h"
 
@@ -42,9 +43,15 @@ py::object reshaped(const py::object& a, const Shape& sizes) {
   return a.attr("reshape")(*dims);
 }
 
+// TypeError naming `name` unless a is a NumPy array or a DeviceArray.
+void check_is_array(const py::object& a, const char* op, const char* name) {
+  if (!py::isinstance<py::array>(a) && !py::isinstance<DeviceArray>(a)) view_of(a, op, name);  // throws
+}
+
 // Arrays of any rank are checked (dtype, layout) through such views, since
 // TensorView holds at most 4 dimensions.
 TensorView flat_view(const py::object& a, const char* op, const char* name) {
+  check_is_array(a, op, name);
   return view_of(reshaped(a, {size_of(a)}), op, name);
 }
 
@@ -67,6 +74,7 @@ py::array output_like(const char* op, const char* name, const py::array& like,
 // Any integer host array as a C-contiguous int64 array; a device array must
 // already be int64 (no conversion on the device); TypeError otherwise.
 py::object int64_target(const char* op, const py::object& target) {
+  check_is_array(target, op, "target");
   const py::dtype dtype = py::dtype::from_args(target.attr("dtype"));
   const char kind = dtype.kind();
   if (kind != 'i' && kind != 'u')
@@ -108,6 +116,9 @@ py::object activation(const char* op, Activation f, const py::object& input, dou
 py::object activation_grad(const char* op, Activation f, const py::object& grad_output,
                            const py::object& input, double param, const std::optional<py::object>& output,
                            const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
   const TensorView g = flat_view(grad_output, op, "grad_output"), x = flat_view(input, op, "input");
@@ -128,6 +139,7 @@ TensorView softmax_view(const py::object& a, const SoftmaxShape& s, const char* 
 
 py::object softmax(const char* op, bool log, const py::object& input, int64_t dim,
                    const std::optional<py::object>& out) {
+  check_is_array(input, op, "input");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   const TensorView x = softmax_view(input, s, op, "input");
   py::object y = output_like(op, "output", input, out);
@@ -140,6 +152,9 @@ py::object softmax(const char* op, bool log, const py::object& input, int64_t di
 py::object softmax_grad(const char* op, bool log, const py::object& grad_output, const py::object& input,
                         int64_t dim, const std::optional<py::object>& output,
                         const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
@@ -170,6 +185,7 @@ struct CrossEntropyCall {
       : op(name) {
     flat_view(input, op, "input");
     target = int64_target(op, target_in);
+    if (weight_in) check_is_array(*weight_in, op, "weight");
     const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
     s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr,
                             channels_last);
@@ -201,6 +217,7 @@ py::object cross_entropy_grad(const py::object& grad_output, const py::object& i
                               const std::optional<py::object>& out) {
   const CrossEntropyCall c("cross_entropy_backward", input, target, weight, ignore_index, reduction,
                            label_smoothing, channels_last);
+  check_is_array(grad_output, c.op, "grad_output");
   CC_CHECK_ARG(shape_of(grad_output) == c.loss_shape() ||
                    (c.p.reduction != Reduction::none && size_of(grad_output) == 1),
                c.op, ": grad_output has shape ", shape_string(shape_of(grad_output)),
@@ -215,6 +232,8 @@ py::object cross_entropy_grad(const py::object& grad_output, const py::object& i
 
 py::object mse_loss(const py::object& input, const py::object& target, const std::string& reduction) {
   const char* op = "mse_loss";
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
@@ -229,6 +248,9 @@ py::object mse_loss(const py::object& input, const py::object& target, const std
 py::object mse_loss_grad(const py::object& grad_output, const py::object& input, const py::object& target,
                          const std::string& reduction, const std::optional<py::object>& out) {
   const char* op = "mse_loss_backward";
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   if (r == Reduction::none)

@@ -88,7 +88,7 @@ class CrossEntropyLoss(Loss):
 
     def _options(self, prediction: Any) -> tuple:
         weight: Any = None if self.weight is None else self.weight.astype(prediction.dtype, copy=False)
-        if weight is not None and is_device_array(prediction):
+        if weight is not None and is_device_array(prediction):  # a fresh copy: self.weight may change
             weight = cuda.asarray(weight, device=prediction.device_index)
         return weight, self.ignore_index, self.reduction, self.label_smoothing
 
