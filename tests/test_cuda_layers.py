@@ -17,15 +17,16 @@ import convcore.functional as F
 pytestmark = pytest.mark.skipif(not convcore.cuda.is_available(), reason="needs a CUDA device")
 
 DTYPES = (np.float32, np.float64)
-# GPU vs references: FP32 relative error <= 1e-4; float64 tight
-TOL = {np.float32: dict(rtol=1e-4, atol=1e-6), np.float64: dict(rtol=1e-11, atol=1e-13)}
+# GPU vs references: FP32 relative error <= 1e-4, with an absolute floor for the
+# results that cancel (log_softmax of large logits, softmax gradients near 0)
+TOL = {np.float32: dict(rtol=1e-4, atol=2e-5), np.float64: dict(rtol=1e-11, atol=1e-12)}
 ACTS = ("relu", "leaky_relu", "elu", "sigmoid", "tanh")
 PARAM = {"leaky_relu": 0.1, "elu": 1.5}
 SHAPES = ((), (1,), (7,), (3, 5, 17), (2, 3, 4, 5, 6), (40000,), (1 << 20,))
 
 
 def dev(a):
-    return convcore.cuda.asarray(np.ascontiguousarray(a))
+    return convcore.cuda.asarray(np.asarray(a))  # keeps 0-d arrays 0-d
 
 
 def host(a):
