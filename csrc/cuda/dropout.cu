@@ -86,8 +86,8 @@ void dropout_backward(int64_t n, const T* g, const uint8_t* keep, double p, uint
 }
 
 void fill_keep(uint8_t* keep, int64_t n, int device) {
-  (void)device;
   if (n == 0) return;
+  DeviceGuard guard(device);
   fill_keep_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(keep, n);
   CC_CUDA_CHECK_LAUNCH("fill_keep_kernel");
 }

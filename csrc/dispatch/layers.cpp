@@ -7,8 +7,8 @@
 #include "dispatch/math_mode.h"
 #if CONVCORE_WITH_CUDA
 #include "cuda/dropout.h"
-#include "cuda/launch.cuh"
 #include "cuda/linear.h"
+#include "cuda/runtime.h"
 #endif
 
 namespace convcore {

@@ -5,8 +5,8 @@
 #include "core/parallel.h"
 #include "cpu/norm.h"
 #if CONVCORE_WITH_CUDA
-#include "cuda/launch.cuh"
 #include "cuda/norm.h"
+#include "cuda/runtime.h"
 #endif
 
 namespace convcore {
