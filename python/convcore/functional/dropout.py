@@ -13,7 +13,7 @@ from typing import Any, Optional, Union, cast
 import numpy as np
 
 from .. import _C
-from .._args import array_operand, check_out, is_device_array, is_int, operand
+from .._args import array_operand, check_out, contiguous, is_device_array, is_int, operand
 
 __all__ = ["dropout", "dropout_backward", "manual_seed"]
 
@@ -107,5 +107,5 @@ def dropout_backward(
         raise ValueError(
             f"{op}: training mode needs the forward's mask= (dropout(..., return_mask=True)) or its seed="
         )
-    m = mask if mask is None or isinstance(mask, np.ndarray) else array_operand(mask, "mask", op)
+    m = None if mask is None else contiguous(array_operand(mask, "mask", op))
     return _C.dropout_backward(g, prob, 0 if seed is None else _seed(seed, op), m, out)
