@@ -4,8 +4,11 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/layers.h"
+#include "dispatch/math_mode.h"
 #if CONVCORE_WITH_CUDA
+#include "cuda/dropout.h"
 #include "cuda/layers.h"
+#include "cuda/linear.h"
 #include "cuda/runtime.h"
 #endif
 
@@ -293,6 +296,17 @@ void dropout_forward(const char* op, const TensorView& x, double p, uint64_t see
                      const TensorView& y, uint8_t* keep) {
   check_dropout_p(op, p);
   check_like(op, x, "input", y, "output");
+  check_same_device(op, {{"input", &x}, {"output", &y}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(x)) {  // keep: device memory on x's device (bindings/layers.cpp)
+    cuda::DeviceGuard guard(x.device_index);
+    for_dtype(x, [&](auto t) {
+      using T = decltype(t);
+      cuda::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, x.device_index);
+    });
+    return;
+  }
+#endif
   for_dtype(x, [&](auto t) {
     using T = decltype(t);
     cpu::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, get_num_threads());
@@ -303,6 +317,18 @@ void dropout_backward(const char* op, const TensorView& grad_output, const uint8
                       uint64_t seed, const TensorView& grad_input) {
   check_dropout_p(op, p);
   check_like(op, grad_output, "grad_output", grad_input, "grad_input");
+  check_same_device(op, {{"grad_output", &grad_output}, {"grad_input", &grad_input}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(grad_output)) {  // keep: device memory on the same device (bindings/layers.cpp)
+    cuda::DeviceGuard guard(grad_output.device_index);
+    for_dtype(grad_output, [&](auto t) {
+      using T = decltype(t);
+      cuda::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
+                                grad_input.ptr<T>(), grad_output.device_index);
+    });
+    return;
+  }
+#endif
   for_dtype(grad_output, [&](auto t) {
     using T = decltype(t);
     cpu::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
@@ -315,6 +341,18 @@ void linear_forward(const char* op, const LinearShape& s, const TensorView& inpu
   check_same_dtype(op, input, "input", weight, "weight");
   if (bias) check_same_dtype(op, input, "input", *bias, "bias");
   check_same_dtype(op, input, "input", output, "output");
+  check_same_device(op, {{"input", &input}, {"weight", &weight}, {"bias", bias}, {"output", &output}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    for_dtype(input, [&](auto t) {
+      using T = decltype(t);
+      cuda::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias),
+                              output.ptr<T>(), math_mode(), input.device_index);
+    });
+    return;
+  }
+#endif
   for_dtype(input, [&](auto t) {
     using T = decltype(t);
     cpu::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias), output.ptr<T>(),
@@ -331,6 +369,26 @@ void linear_backward(const char* op, const LinearShape& s, const TensorView& gra
   CC_CHECK_ARG(grad_output.numel() == s.rows * s.out_features, op, ": grad_output has ",
                grad_output.numel(), " elements, expected ", s.rows * s.out_features,
                " (input's rows x out_features)");
+  check_same_device(op, {{"input", &input},
+                         {"grad_output", &grad_output},
+                         {"weight", &weight},
+                         {"grad_input", grad_input},
+                         {"grad_weight", grad_weight},
+                         {"grad_bias", grad_bias}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    for_dtype(input, [&](auto t) {
+      using T = decltype(t);
+      cuda::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),
+                               grad_input ? grad_input->ptr<T>() : nullptr,
+                               grad_weight ? grad_weight->ptr<T>() : nullptr,
+                               grad_bias ? grad_bias->ptr<T>() : nullptr, math_mode(),
+                               input.device_index);
+    });
+    return;
+  }
+#endif
   for_dtype(input, [&](auto t) {
     using T = decltype(t);
     cpu::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),

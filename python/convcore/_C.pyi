@@ -222,35 +222,35 @@ class LrnParams:
     def __init__(self) -> None: ...
 
 def batch_norm(
-    input: np.ndarray,
-    running_mean: Optional[np.ndarray],
-    running_var: Optional[np.ndarray],
-    weight: Optional[np.ndarray],
-    bias: Optional[np.ndarray],
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any,
+    bias: Any,
     params: BatchNormParams,
     return_stats: bool = False,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+    out: Any = None,
+) -> Any: ...
 def batch_norm_backward(
-    grad_output: np.ndarray,
-    input: np.ndarray,
-    running_mean: Optional[np.ndarray],
-    running_var: Optional[np.ndarray],
-    weight: Optional[np.ndarray],
+    grad_output: Any,
+    input: Any,
+    running_mean: Any,
+    running_var: Any,
+    weight: Any,
     params: BatchNormParams,
-    save_mean: Optional[np.ndarray],
-    save_invstd: Optional[np.ndarray],
+    save_mean: Any,
+    save_invstd: Any,
     need_input: bool,
     need_weight: bool,
     need_bias: bool,
-    out_input: Optional[np.ndarray] = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
+    out_input: Any = None,
+) -> tuple[Any, Any, Any]: ...
 def local_response_norm(
-    input: np.ndarray, params: LrnParams, out: Optional[np.ndarray] = None
-) -> np.ndarray: ...
+    input: Any, params: LrnParams, out: Any = None
+) -> Any: ...
 def local_response_norm_backward(
-    grad_output: np.ndarray, input: np.ndarray, params: LrnParams, out: Optional[np.ndarray] = None
-) -> np.ndarray: ...
+    grad_output: Any, input: Any, params: LrnParams, out: Any = None
+) -> Any: ...
 
 # --- layers ---
 # Activations, softmax and losses take host arrays or DeviceArrays (one
@@ -278,10 +278,10 @@ def cross_entropy_backward(grad_output: _LayerArray, input: _LayerArray, target:
 def mse_loss(input: _LayerArray, target: _LayerArray, reduction: str) -> _LayerArray: ...
 def mse_loss_backward(grad_output: _LayerArray, input: _LayerArray, target: _LayerArray, reduction: str, out: Optional[_LayerArray] = None) -> _LayerArray: ...
 # Returns the output, or (output, bool mask) with return_mask.
-def dropout(input: np.ndarray, p: float, seed: int, training: bool, inplace: bool, return_mask: bool, out: Optional[np.ndarray] = None) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
-def dropout_backward(grad_output: np.ndarray, p: float, seed: int, mask: Optional[np.ndarray] = None, out: Optional[np.ndarray] = None) -> np.ndarray: ...
-def linear(input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray] = None, out: Optional[np.ndarray] = None) -> np.ndarray: ...
-def linear_backward(grad_output: np.ndarray, input: np.ndarray, weight: np.ndarray, bias: Optional[np.ndarray], need_input: bool, need_weight: bool, need_bias: bool) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]: ...
+def dropout(input: Any, p: float, seed: int, training: bool, inplace: bool, return_mask: bool, out: Any = None) -> Any: ...
+def dropout_backward(grad_output: Any, p: float, seed: int, mask: Any = None, out: Any = None) -> Any: ...
+def linear(input: Any, weight: Any, bias: Any = None, out: Any = None) -> Any: ...
+def linear_backward(grad_output: Any, input: Any, weight: Any, bias: Any, need_input: bool, need_weight: bool, need_bias: bool) -> tuple[Any, Any, Any]: ...
 
 # --- adaptive_pool ---
 
