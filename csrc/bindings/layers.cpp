@@ -11,11 +11,8 @@
 #include "bindings/arrays.h"
 #include "bindings/device_array.h"
 #include "core/error.h"
-#include "dispatch/layers.h"
-#if CONVCORE_WITH_CUDA
-#include "cuda/dropout.h"
 #include "cuda/runtime.h"
-#endif
+#include "dispatch/layers.h"
 
 namespace convcore::bindings {
 namespace {
@@ -64,15 +61,6 @@ py::object output_like(const char* op, const char* name, const py::object& like,
                        const std::optional<py::object>& out) {
   const TensorView v = flat_view(like, op, "input");
   return output_array(op, name, v.dtype, shape_of(like), out, &v);
-}
-
-// The NumPy-only form the dropout and linear bindings still call (until they
-// take py::object as well): host arrays only.
-py::array output_like(const char* op, const char* name, const py::array& like,
-                      const std::optional<py::array>& out) {
-  std::optional<py::object> o;
-  if (out) o = *out;
-  return py::array(output_like(op, name, py::object(like), o));
 }
 
 // Any integer host array as a C-contiguous int64 array; a device array must
@@ -269,43 +257,24 @@ py::object mse_loss_grad(const py::object& grad_output, const py::object& input,
 }
 
 // --- dropout ---
-// Dropout and linear take NumPy arrays or DeviceArrays (all of a call on one
-// device); these helpers work on either through the attributes both have.
-
-Shape any_shape(const py::object& a) { return a.attr("shape").cast<Shape>(); }
-
-// a viewed with `sizes` (C-contiguous: a view, no copy), ndarray or DeviceArray.
-py::object any_reshaped(const py::object& a, const Shape& sizes) {
-  return a.attr("reshape")(py::tuple(py::cast(sizes)));
-}
-
-TensorView any_flat_view(const py::object& a, const char* op, const char* name) {
-  return view_of(any_reshaped(a, {numel_of(any_shape(a))}), op, name);
-}
-
-std::optional<TensorView> any_optional_view(const std::optional<py::object>& a, const char* op,
-                                            const char* name) {
-  if (!a) return std::nullopt;
-  return view_of(*a, op, name);
-}
 
 // training=False is the identity: a copy, or input itself for inplace.
 py::object dropout(const py::object& input, double p, uint64_t seed, bool training, bool inplace,
                    bool return_mask, const std::optional<py::object>& out) {
   const char* op = "dropout";
   check_dropout_p(op, p);
-  const Shape shape = any_shape(input);
-  const TensorView x = any_flat_view(input, op, "input");
+  const Shape shape = shape_of(input);
+  const TensorView x = flat_view(input, op, "input");
   if (inplace)
     CC_CHECK_ARG(input.attr("flags").attr("writeable").cast<bool>(), op,
                  ": inplace=True needs a writeable input");
   py::object y = inplace ? input : output_array(op, "output", x.dtype, shape, out, &x);
-  const TensorView yv = any_flat_view(y, op, "output");
+  const TensorView yv = flat_view(y, op, "output");
   py::object mask = py::none();
   std::optional<TensorView> keep_view;
   if (return_mask) {
     mask = output_array(op, "mask", DType::b8, shape, std::nullopt, &x);
-    keep_view = mask_view_of(any_reshaped(mask, {x.numel()}), op, "mask");
+    keep_view = mask_view_of(reshaped(mask, {x.numel()}), op, "mask");
   }
   uint8_t* keep = keep_view ? keep_view->ptr<uint8_t>() : nullptr;
   {
@@ -313,13 +282,11 @@ py::object dropout(const py::object& input, double p, uint64_t seed, bool traini
     if (training) {
       dropout_forward(op, x, p, seed, yv, keep);
     } else if (on_cuda(x)) {
-#if CONVCORE_WITH_CUDA
       check_same_device(op, {{"input", &x}, {"output", &yv}});
       if (!inplace)
         cuda::copy_device_to_device(yv.data, x.data, x.numel() * dtype_size(x.dtype),
                                     x.device_index);
-      if (keep) cuda::fill_keep(keep, x.numel(), x.device_index);
-#endif
+      if (keep) cuda::fill(keep, 1, DType::b8, x.numel(), x.device_index);
     } else {
       check_same_device(op, {{"input", &x}, {"output", &yv}});
       if (!inplace) std::memcpy(yv.data, x.data, static_cast<size_t>(x.numel() * dtype_size(x.dtype)));
@@ -335,20 +302,20 @@ py::object dropout_grad(const py::object& grad_output, double p, uint64_t seed,
                         const std::optional<py::object>& out) {
   const char* op = "dropout_backward";
   check_dropout_p(op, p);
-  const Shape shape = any_shape(grad_output);
-  const TensorView g = any_flat_view(grad_output, op, "grad_output");
+  const Shape shape = shape_of(grad_output);
+  const TensorView g = flat_view(grad_output, op, "grad_output");
   std::optional<TensorView> keep_view;
   if (mask) {
     const py::object dt = mask->attr("dtype");
     if (!dt.equal(py::dtype::of<bool>()))
       throw_dtype_error(op, ": mask has dtype ", std::string(py::str(dt)), "; expected bool");
-    check_same_shape(op, "mask", any_shape(*mask), "grad_output", shape);
-    keep_view = mask_view_of(any_reshaped(*mask, {g.numel()}), op, "mask");
+    check_same_shape(op, "mask", shape_of(*mask), "grad_output", shape);
+    keep_view = mask_view_of(reshaped(*mask, {g.numel()}), op, "mask");
     check_same_device(op, {{"grad_output", &g}, {"mask", &*keep_view}});
   }
   const uint8_t* keep_data = keep_view ? keep_view->ptr<const uint8_t>() : nullptr;
   py::object gx = output_array(op, "grad_input", g.dtype, shape, out, &g);
-  const TensorView gxv = any_flat_view(gx, op, "grad_input");
+  const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   dropout_backward(op, g, keep_data, p, seed, gxv);
   return gx;
@@ -365,16 +332,16 @@ Shape linear_output_shape(const Shape& input, int64_t out_features) {
 py::object linear(const py::object& input, const py::object& weight,
                   const std::optional<py::object>& bias, const std::optional<py::object>& out) {
   const char* op = "linear";
-  const Shape bias_shape = bias ? any_shape(*bias) : Shape{};
-  any_flat_view(input, op, "input");
+  const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
+  flat_view(input, op, "input");
   const LinearShape s =
-      linear_shape(op, any_shape(input), any_shape(weight), bias ? &bias_shape : nullptr);
-  const TensorView x = view_of(any_reshaped(input, {s.rows, s.in_features}), op, "input");
+      linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
+  const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
-  const std::optional<TensorView> b = any_optional_view(bias, op, "bias");
+  const std::optional<TensorView> b = optional_view(bias, op, "bias");
   py::object y = output_array(op, "output", x.dtype,
-                              linear_output_shape(any_shape(input), s.out_features), out, &x);
-  const TensorView yv = view_of(any_reshaped(y, {s.rows, s.out_features}), op, "output");
+                              linear_output_shape(shape_of(input), s.out_features), out, &x);
+  const TensorView yv = view_of(reshaped(y, {s.rows, s.out_features}), op, "output");
   py::gil_scoped_release release;
   linear_forward(op, s, x, w, ptr_or_null(b), yv);
   return y;
@@ -385,26 +352,26 @@ py::tuple linear_grad(const py::object& grad_output, const py::object& input,
                       const py::object& weight, const std::optional<py::object>& bias,
                       bool need_input, bool need_weight, bool need_bias) {
   const char* op = "linear_backward";
-  any_flat_view(input, op, "input");
-  const Shape bias_shape = bias ? any_shape(*bias) : Shape{};
+  flat_view(input, op, "input");
+  const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
   const LinearShape s =
-      linear_shape(op, any_shape(input), any_shape(weight), bias ? &bias_shape : nullptr);
+      linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
   need_bias = need_bias && bias;
-  check_same_shape(op, "grad_output", any_shape(grad_output), "the output",
-                   linear_output_shape(any_shape(input), s.out_features));
-  const TensorView x = view_of(any_reshaped(input, {s.rows, s.in_features}), op, "input");
+  check_same_shape(op, "grad_output", shape_of(grad_output), "the output",
+                   linear_output_shape(shape_of(input), s.out_features));
+  const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
-  any_flat_view(grad_output, op, "grad_output");
+  flat_view(grad_output, op, "grad_output");
   const TensorView g =
-      view_of(any_reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
+      view_of(reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;
   if (need_input) {
-    gx = output_array(op, "grad_input", x.dtype, any_shape(input), std::nullopt, &x);
-    gxv = view_of(any_reshaped(gx, {s.rows, s.in_features}), op, "grad_input");
+    gx = output_array(op, "grad_input", x.dtype, shape_of(input), std::nullopt, &x);
+    gxv = view_of(reshaped(gx, {s.rows, s.in_features}), op, "grad_input");
   }
   if (need_weight) {
-    gw = output_array(op, "grad_weight", x.dtype, any_shape(weight), std::nullopt, &x);
+    gw = output_array(op, "grad_weight", x.dtype, shape_of(weight), std::nullopt, &x);
     gwv = view_of(gw, op, "grad_weight");
   }
   if (need_bias) {

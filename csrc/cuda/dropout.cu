@@ -59,10 +59,6 @@ __global__ void dropout_backward_kernel(int64_t n, const T* g, const uint8_t* ke
   }
 }
 
-__global__ void fill_keep_kernel(uint8_t* keep, int64_t n) {
-  CC_GRID_STRIDE_LOOP(i, n) keep[i] = 1;
-}
-
 }  // namespace
 
 template <class T>
@@ -83,13 +79,6 @@ void dropout_backward(int64_t n, const T* g, const uint8_t* keep, double p, uint
   dropout_backward_kernel<T><<<grid_for(n, kThreads), kThreads, 0, stream()>>>(
       n, g, keep, make_mask(p, seed), keep_scale<T>(p), gx);
   CC_CUDA_CHECK_LAUNCH("dropout_backward_kernel");
-}
-
-void fill_keep(uint8_t* keep, int64_t n, int device) {
-  if (n == 0) return;
-  DeviceGuard guard(device);
-  fill_keep_kernel<<<grid_for(n, kThreads), kThreads, 0, stream()>>>(keep, n);
-  CC_CUDA_CHECK_LAUNCH("fill_keep_kernel");
 }
 
 template void dropout_forward<float>(int64_t, const float*, double, uint64_t, float*, uint8_t*,

@@ -17,7 +17,4 @@ template <class T>
 void dropout_backward(int64_t n, const T* g, const uint8_t* keep, double p, uint64_t seed, T* gx,
                       int device);
 
-// keep[0:n] = 1 (the mask of dropout with training=False).
-void fill_keep(uint8_t* keep, int64_t n, int device);
-
 }  // namespace convcore::cuda
