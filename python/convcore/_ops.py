@@ -79,7 +79,10 @@ def require_device(device: Any) -> str:
     name = parse_device(device)
     if name == "cpu":
         return name
-    cuda = _cuda()
+    try:
+        cuda = _cuda()
+    except RuntimeError as exc:
+        raise RuntimeError(f"cannot use device {device!r}: {exc}") from None
     if not cuda.is_available():
         why = ("this convcore was built without CUDA" if not cuda.built_with_cuda()
                else "no CUDA device is available (no driver or no GPU)")
