@@ -16,7 +16,7 @@ namespace convcore::bindings {
 namespace {
 
 // A view of a device array; ValueError for a host array.
-TensorView device_view(const py::object& a, const char* op, const char* name) {
+TensorView gpu_view(const py::object& a, const char* op, const char* name) {
   const TensorView v = view_of(a, op, name);
   CC_CHECK_ARG(on_cuda(v), op, ": ", name,
                " must be a convcore DeviceArray (host arrays use NumPy), got a host array");
@@ -42,7 +42,7 @@ void check_like(const char* op, const TensorView& a, const char* a_name, const T
 // y += alpha * x, in place.
 void axpy(const py::object& y, const py::object& x, double alpha) {
   const char* op = "axpy_";
-  const TensorView yv = device_view(y, op, "y"), xv = device_view(x, op, "x");
+  const TensorView yv = gpu_view(y, op, "y"), xv = gpu_view(x, op, "x");
   check_like(op, yv, "y", xv, "x");
 #if CONVCORE_WITH_CUDA
   cuda::axpy(yv.data, xv.data, alpha, yv.dtype, yv.numel(), yv.device_index);
@@ -54,8 +54,8 @@ void axpy(const py::object& y, const py::object& x, double alpha) {
 // out = a + b (out allocated by the caller; it may be a or b).
 void add(const py::object& a, const py::object& b, const py::object& out) {
   const char* op = "add";
-  const TensorView av = device_view(a, op, "a"), bv = device_view(b, op, "b");
-  const TensorView ov = device_view(out, op, "out");
+  const TensorView av = gpu_view(a, op, "a"), bv = gpu_view(b, op, "b");
+  const TensorView ov = gpu_view(out, op, "out");
   check_like(op, av, "a", bv, "b");
   check_like(op, av, "a", ov, "out");
 #if CONVCORE_WITH_CUDA
@@ -68,7 +68,7 @@ void add(const py::object& a, const py::object& b, const py::object& out) {
 // dst = src converted to dst's dtype (float32 / float64).
 void cast(const py::object& dst, const py::object& src) {
   const char* op = "astype";
-  const TensorView dv = device_view(dst, op, "dst"), sv = device_view(src, op, "src");
+  const TensorView dv = gpu_view(dst, op, "dst"), sv = gpu_view(src, op, "src");
   check_same_device(op, {{"dst", &dv}, {"src", &sv}});
   CC_CHECK_ARG(dv.numel() == sv.numel(), op, ": dst has ", dv.numel(), " elements but src has ",
                sv.numel());
@@ -84,7 +84,7 @@ void cast(const py::object& dst, const py::object& src) {
 void copy_2d(const py::object& dst, int64_t dst_offset, int64_t dst_ld, const py::object& src,
              int64_t src_offset, int64_t src_ld, int64_t rows, int64_t cols) {
   const char* op = "copy_2d";
-  const TensorView dv = device_view(dst, op, "dst"), sv = device_view(src, op, "src");
+  const TensorView dv = gpu_view(dst, op, "dst"), sv = gpu_view(src, op, "src");
   check_same_device(op, {{"dst", &dv}, {"src", &sv}});
   if (dv.dtype != sv.dtype)
     throw_dtype_error(op, ": dst is ", dtype_name(dv.dtype), " but src is ", dtype_name(sv.dtype));
@@ -111,13 +111,13 @@ void copy_2d(const py::object& dst, int64_t dst_offset, int64_t dst_ld, const py
 void accumulate_metrics(const py::object& acc, const std::optional<py::object>& loss, double scale,
                         const py::object& prediction, const std::optional<py::object>& labels) {
   const char* op = "accumulate_metrics";
-  const TensorView av = device_view(acc, op, "acc");
-  const TensorView pv = device_view(prediction, op, "prediction");
+  const TensorView av = gpu_view(acc, op, "acc");
+  const TensorView pv = gpu_view(prediction, op, "prediction");
   if (av.dtype != DType::f64) throw_dtype_error(op, ": acc must be float64");
   CC_CHECK_ARG(av.numel() == 2, op, ": acc must hold 2 values, got ", av.numel());
   std::optional<TensorView> lv, yv;
   if (loss && !loss->is_none()) {
-    lv = device_view(*loss, op, "loss");
+    lv = gpu_view(*loss, op, "loss");
     CC_CHECK_ARG(lv->numel() == 1, op, ": loss must be one value, got ", lv->numel());
   }
   int64_t outer = 1, classes = 1, inner = 1;
