@@ -192,7 +192,10 @@ def assign_(dst: Any, src: Any) -> None:
     if not is_device(dst):
         dst[...] = np.asarray(to_host(src), dtype=dst.dtype)
         return
-    value = astype(to_device(src, device_of(dst)), dst.dtype)
+    if is_device(src):
+        value = astype(to_device(src, device_of(dst)), dst.dtype)
+    else:  # converted on the host, then one upload
+        value = to_device(np.ascontiguousarray(src, dtype=dst.dtype), device_of(dst))
     if value is dst:
         return
     n = int(dst.size)
