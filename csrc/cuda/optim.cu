@@ -3,6 +3,7 @@
 // the group's tensors and of fixed-size chunks of them; block b updates chunk
 // b, so one launch covers the whole group whatever the tensors' sizes.
 #include <cstring>
+#include <mutex>
 
 #include "core/error.h"
 #include "cuda/launch.cuh"
@@ -125,6 +126,59 @@ void launch(OptimKind kind, const OptimTensor* tensors, const Chunk* chunks, int
   CC_CUDA_CHECK_LAUNCH("multi_tensor_kernel");
 }
 
+// The tables reach the device through pinned host buffers and asynchronous
+// copies, so a step never waits for the GPU. The buffers form a ring of
+// kSlots per device, used in turn; before a slot is rewritten, the event
+// recorded after its last copy (kSlots calls earlier: with a few parameter
+// groups, a whole training step or more ago) is waited for. Kept for the
+// process' lifetime.
+constexpr int kSlots = 8;
+constexpr int kMaxDevices = 64;
+
+struct Slot {
+  void* host = nullptr;
+  int64_t bytes = 0;
+  cudaEvent_t copied = nullptr;
+};
+
+struct Staging {
+  std::mutex mutex;
+  Slot slots[kSlots];
+  int next = 0;
+};
+
+Staging& staging(int device) {
+  static Staging per_device[kMaxDevices];
+  CC_CHECK_ARG(device >= 0 && device < kMaxDevices, "optimizer step: device ", device,
+               " is out of range");
+  return per_device[device];
+}
+
+// Copies bytes from src (host) to dst (device memory of `device`, the current
+// device) on convcore's stream without synchronizing the stream.
+void upload_async(void* dst, const void* src, int64_t bytes, int device) {
+  Staging& st = staging(device);
+  std::lock_guard<std::mutex> lock(st.mutex);
+  Slot& slot = st.slots[st.next];
+  st.next = (st.next + 1) % kSlots;
+  if (slot.copied == nullptr) {
+    CC_CUDA_CHECK(cudaEventCreateWithFlags(&slot.copied, cudaEventDisableTiming));
+  } else {
+    CC_CUDA_CHECK(cudaEventSynchronize(slot.copied));  // its last copy has read slot.host
+  }
+  if (slot.bytes < bytes) {
+    if (slot.host != nullptr) CC_CUDA_CHECK(cudaFreeHost(slot.host));
+    slot.host = nullptr;
+    slot.bytes = 0;
+    CC_CUDA_CHECK(cudaMallocHost(&slot.host, static_cast<size_t>(bytes)));
+    slot.bytes = bytes;
+  }
+  std::memcpy(slot.host, src, static_cast<size_t>(bytes));
+  CC_CUDA_CHECK(cudaMemcpyAsync(dst, slot.host, static_cast<size_t>(bytes),
+                                cudaMemcpyHostToDevice, stream()));
+  CC_CUDA_CHECK(cudaEventRecord(slot.copied, stream()));
+}
+
 }  // namespace
 
 void multi_tensor_step(OptimKind kind, const OptimHyper& hyper,
@@ -145,7 +199,7 @@ void multi_tensor_step(OptimKind kind, const OptimHyper& hyper,
   std::memcpy(host.data() + table_bytes, chunks.data(), static_cast<size_t>(chunk_bytes));
   DeviceGuard guard(device);
   auto table = allocate(device, table_bytes + chunk_bytes);
-  copy_host_to_device(table.get(), host.data(), table_bytes + chunk_bytes, device);
+  upload_async(table.get(), host.data(), table_bytes + chunk_bytes, device);
   const auto* dev_tensors = static_cast<const OptimTensor*>(table.get());
   const auto* dev_chunks =
       reinterpret_cast<const Chunk*>(static_cast<const unsigned char*>(table.get()) + table_bytes);

@@ -48,7 +48,8 @@ struct OptimHyper {
 
 // Updates every tensor in place, in one launch (none for an empty list).
 // dtype f32 or f64 (arithmetic in that type, as the CPU path); on `device`,
-// on convcore's stream.
+// on convcore's stream. The tables go up through pinned buffers with an
+// asynchronous copy: the call does not wait for the GPU.
 void multi_tensor_step(OptimKind kind, const OptimHyper& hyper,
                        const std::vector<OptimTensor>& tensors, DType dtype, int device);
 
