@@ -47,6 +47,7 @@ void axpy(const py::object& y, const py::object& x, double alpha) {
 #if CONVCORE_WITH_CUDA
   cuda::axpy(yv.data, xv.data, alpha, yv.dtype, yv.numel(), yv.device_index);
 #else
+  (void)alpha;
   unreachable(op);
 #endif
 }
@@ -140,6 +141,8 @@ void accumulate_metrics(const py::object& acc, const std::optional<py::object>& 
                            lv ? lv->dtype : DType::f32, scale, pv.data, pv.dtype, outer, classes,
                            inner, yv ? yv->ptr<const int64_t>() : nullptr, av.device_index);
 #else
+  (void)scale;
+  (void)classes;
   unreachable(op);
 #endif
 }
