@@ -14,6 +14,8 @@ void bind_norm(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_runtime(py::module_& m);
 void bind_device_array(py::module_& m);
+void bind_tensor_ops(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace convcore::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -37,4 +39,6 @@ PYBIND11_MODULE(_C, m) {
   convcore::bindings::bind_norm(m);
   convcore::bindings::bind_layers(m);
   convcore::bindings::bind_runtime(m);
+  convcore::bindings::bind_tensor_ops(m);
+  convcore::bindings::bind_optim(m);
 }

@@ -375,3 +375,26 @@ def max_unpool2d_backward(
     nhwc: bool,
     out: Optional[np.ndarray] = None,
 ) -> np.ndarray: ...
+
+# ---------------------------------------------------------------- model code on GPUs
+# Device-array kernels of convcore._ops (csrc/bindings/tensor_ops.cpp): device
+# arrays only; outputs allocated by the caller.
+def device_axpy_(y: Any, x: Any, alpha: float = 1.0) -> None: ...
+def device_add(a: Any, b: Any, out: Any) -> None: ...
+def device_cast(dst: Any, src: Any) -> None: ...
+def device_copy_2d(
+    dst: Any, dst_offset: int, dst_ld: int, src: Any, src_offset: int, src_ld: int, rows: int, cols: int
+) -> None: ...
+def accumulate_metrics(acc: Any, loss: Optional[Any], scale: float, prediction: Any, labels: Optional[Any]) -> None: ...
+
+# The fused optimizer step (csrc/bindings/optim.cpp).
+def optim_step(
+    kind: str,
+    params: Sequence[Any],
+    grads: Sequence[Any],
+    states: Sequence[Sequence[Optional[Any]]],
+    lrs: Sequence[float],
+    weight_decays: Sequence[float],
+    aux: Sequence[float],
+    hyper: dict[str, float],
+) -> None: ...

@@ -3,10 +3,11 @@
 ``loss(prediction, target)`` (= ``forward``) computes the loss and keeps its
 inputs; ``backward()`` returns the gradient of the loss with respect to the
 prediction (for a unit upstream gradient; for reduction='none', of the sum of
-the elementwise losses). Predictions and targets may be convcore DeviceArrays
-(on one device): the gradient is then a DeviceArray, and so is the loss for
-reduction='none'; a reduced loss is still returned as a float (one read back
-from the device)."""
+the elementwise losses).
+
+On a GPU (prediction a DeviceArray) host targets are copied to its device;
+``forward`` still returns a float (one small copy to the host), and the
+gradient is a DeviceArray."""
 
 from __future__ import annotations
 
@@ -14,12 +15,22 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-from .. import cuda
+from .. import _ops
 from .. import functional as F
-from .._args import is_device_array, is_int
+from .._args import is_int
 from ._scalars import real, reduction as check_reduction
 
 __all__ = ["CrossEntropyLoss", "Loss", "MSELoss"]
+
+
+def _on_device_of(prediction: Any, target: Any) -> Any:
+    """target on the prediction's device (a host integer target as int64 on a GPU)."""
+    device = _ops.device_of(prediction)
+    if device == _ops.device_of(target):
+        return target
+    if not _ops.is_device(target) and target.dtype.kind in "iub" and target.dtype != np.int64:
+        target = target.astype(np.int64)
+    return _ops.to_device(target, device)
 
 
 class Loss:
@@ -37,16 +48,20 @@ class Loss:
     def _grad(self, grad_output: Any, prediction: Any, target: Any) -> Any:
         raise NotImplementedError
 
-    def _target(self, prediction: Any, target: Any) -> Any:
-        return target if is_device_array(target) else np.asarray(target)
+    def _target(self, prediction: np.ndarray, target: Any) -> np.ndarray:
+        return _on_device_of(prediction, target if _ops.is_device(target) else np.asarray(target))
 
-    def forward(self, prediction: Any, target: Any) -> Union[float, Any]:
+    def _forward_array(self, prediction: Any, target: Any) -> Any:
+        """The loss as an array on the prediction's device (0-d unless
+        reduction='none'), with no copy to the host; saves for backward."""
         target = self._target(prediction, target)
         value = self._loss(prediction, target)
         self._saved = (prediction, target)
-        if self.reduction == "none":
-            return value
-        return float(value.numpy()) if is_device_array(value) else float(value)
+        return value
+
+    def forward(self, prediction: np.ndarray, target: Any) -> Union[float, np.ndarray]:
+        value = self._forward_array(prediction, target)
+        return value if self.reduction == "none" else _ops.item(value)
 
     def __call__(self, prediction: Any, target: Any) -> Union[float, Any]:
         return self.forward(prediction, target)
@@ -56,9 +71,7 @@ class Loss:
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
         prediction, target = self._saved
         shape = self._loss(prediction, target).shape if self.reduction == "none" else ()
-        ones: Any = np.ones(shape, prediction.dtype)
-        if is_device_array(prediction):
-            ones = cuda.asarray(ones, device=prediction.device_index)
+        ones = _ops.full(shape, 1.0, prediction.dtype, _ops.device_of(prediction))
         return self._grad(ones, prediction, target)
 
     def extra_repr(self) -> str:
@@ -83,13 +96,17 @@ class CrossEntropyLoss(Loss):
         if not is_int(ignore_index):
             raise TypeError(f"CrossEntropyLoss: ignore_index must be an int, got {ignore_index!r}")
         self.weight, self.ignore_index = weight, int(ignore_index)
+        self._weights: dict[tuple[str, str], Any] = {}
         self.label_smoothing = real("CrossEntropyLoss", "label_smoothing", label_smoothing, 0.0, 1.0)
         self.data_format = data_format
 
-    def _options(self, prediction: Any) -> tuple:
-        weight: Any = None if self.weight is None else self.weight.astype(prediction.dtype, copy=False)
-        if weight is not None and is_device_array(prediction):  # a fresh copy: self.weight may change
-            weight = cuda.asarray(weight, device=prediction.device_index)
+    def _options(self, prediction: np.ndarray) -> tuple:
+        weight = None
+        if self.weight is not None:
+            key = (_ops.device_of(prediction), str(prediction.dtype))
+            if key not in self._weights:  # the weight per device and dtype, copied once
+                self._weights[key] = _ops.to_device(self.weight.astype(prediction.dtype, copy=False), key[0])
+            weight = self._weights[key]
         return weight, self.ignore_index, self.reduction, self.label_smoothing
 
     def _loss(self, prediction: Any, target: Any) -> Any:
@@ -107,10 +124,10 @@ class MSELoss(Loss):
     """Mean (or summed, or elementwise) squared error; target shaped like the
     prediction (converted to its dtype)."""
 
-    def _target(self, prediction: Any, target: Any) -> Any:
-        if is_device_array(target):
-            return target
-        return np.asarray(target, dtype=prediction.dtype)
+    def _target(self, prediction: np.ndarray, target: Any) -> np.ndarray:
+        if _ops.is_device(target):
+            return _on_device_of(prediction, _ops.astype(target, prediction.dtype))
+        return _on_device_of(prediction, np.asarray(target, dtype=prediction.dtype))
 
     def _loss(self, prediction: Any, target: Any) -> Any:
         return F.mse_loss(prediction, target, self.reduction)
