@@ -8,7 +8,6 @@
 #include "cuda/runtime.h"
 #if CONVCORE_WITH_CUDA
 #include "cuda/adaptive_pool.h"
-#include "cuda/launch.cuh"
 #endif
 
 namespace convcore {

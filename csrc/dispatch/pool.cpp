@@ -5,7 +5,7 @@
 #include "core/parallel.h"
 #include "cpu/pool.h"
 #if CONVCORE_WITH_CUDA
-#include "cuda/launch.cuh"
+#include "cuda/runtime.h"
 #include "cuda/pool.h"
 #endif
 
