@@ -1,6 +1,8 @@
 """The CUDA runtime surface: what works on every machine (no GPU needed) and,
 with a GPU, device arrays, DLPack and the CUDA array interface."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -16,6 +18,12 @@ def test_import_and_availability_without_a_gpu_are_safe():
     assert cuda.device_count() >= 0
     assert cuda.is_available() == (cuda.device_count() > 0 and cuda.built_with_cuda())
     assert convcore.from_dlpack is cuda.from_dlpack
+
+
+@pytest.mark.skipif(os.environ.get("CONVCORE_EXPECT_CUDA_BUILD") != "1",
+                    reason="set by .ci/run when nvcc is present")
+def test_ci_builds_the_cuda_backend():
+    assert cuda.built_with_cuda(), "nvcc is on PATH but the installed convcore has no CUDA backend"
 
 
 @pytest.mark.skipif(cuda.is_available(), reason="checks the no-GPU behaviour")

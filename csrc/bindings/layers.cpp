@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: MIT
-// Bindings of the layer operators. Arrays of any rank are reshaped (views of
-// C-contiguous arrays, no copies) into the flat / [outer, C, inner] / [rows,
-// features] forms the core works on; shapes are validated by ops/layers_params.
+// Bindings of the layer operators. Arrays of any rank, NumPy arrays on the
+// host or DeviceArrays on a GPU, are reshaped (views of C-contiguous arrays,
+// no copies) into the flat / [outer, C, inner] / [rows, features] forms the
+// core works on; shapes are validated by ops/layers_params. Results are
+// allocated on the inputs' device.
 #include <pybind11/stl.h>
 
 #include <cstring>
 
 #include "bindings/arrays.h"
+#include "bindings/device_array.h"
 #include "core/error.h"
 #include "dispatch/layers.h"
 
@@ -15,7 +18,16 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+// The shape of a NumPy array or a DeviceArray.
+Shape shape_of(const py::object& a) {
+  Shape s;
+  for (const py::handle v : py::tuple(a.attr("shape"))) s.push_back(v.cast<int64_t>());
+  return s;
+}
+
+int64_t size_of(const py::object& a) { return a.attr("size").cast<int64_t>(); }
+
+bool writeable(const py::object& a) { return a.attr("flags").attr("writeable").cast<bool>(); }
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
@@ -23,33 +35,61 @@ int64_t numel_of(const Shape& s) {
   return n;
 }
 
-// a viewed with `sizes` (same number of elements, C-contiguous: no copy).
-py::array reshaped(const py::array& a, const Shape& sizes) {
-  return py::array(a).reshape(std::vector<py::ssize_t>(sizes.begin(), sizes.end()));
+// a viewed with `sizes` (same number of elements, C-contiguous: no copy);
+// a.reshape(*sizes), which NumPy arrays and DeviceArrays both take.
+py::object reshaped(const py::object& a, const Shape& sizes) {
+  py::tuple dims(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) dims[i] = py::int_(sizes[i]);
+  return a.attr("reshape")(*dims);
+}
+
+// TypeError naming `name` unless a is a NumPy array or a DeviceArray.
+void check_is_array(const py::object& a, const char* op, const char* name) {
+  if (!py::isinstance<py::array>(a) && !py::isinstance<DeviceArray>(a)) view_of(a, op, name);  // throws
 }
 
 // Arrays of any rank are checked (dtype, layout) through such views, since
 // TensorView holds at most 4 dimensions.
-TensorView flat_view(const py::array& a, const char* op, const char* name) {
-  return view_of(reshaped(a, {static_cast<int64_t>(a.size())}), op, name);
+TensorView flat_view(const py::object& a, const char* op, const char* name) {
+  check_is_array(a, op, name);
+  return view_of(reshaped(a, {size_of(a)}), op, name);
 }
 
-// Output shaped like `like`: a new array, or out after checks.
+// Output shaped like `like`, on its device: a new array, or out after checks.
+py::object output_like(const char* op, const char* name, const py::object& like,
+                       const std::optional<py::object>& out) {
+  const TensorView v = flat_view(like, op, "input");
+  return output_array(op, name, v.dtype, shape_of(like), out, &v);
+}
+
+// The NumPy-only form the dropout and linear bindings still call (until they
+// take py::object as well): host arrays only.
 py::array output_like(const char* op, const char* name, const py::array& like,
                       const std::optional<py::array>& out) {
-  return output_array(op, name, flat_view(like, op, "input").dtype, shape_of(like), out);
+  std::optional<py::object> o;
+  if (out) o = *out;
+  return py::array(output_like(op, name, py::object(like), o));
 }
 
-// Any integer array as a C-contiguous int64 array; TypeError otherwise.
-py::array int64_target(const char* op, const py::array& target) {
-  const char kind = target.dtype().kind();
+// Any integer host array as a C-contiguous int64 array; a device array must
+// already be int64 (no conversion on the device); TypeError otherwise.
+py::object int64_target(const char* op, const py::object& target) {
+  check_is_array(target, op, "target");
+  const py::dtype dtype = py::dtype::from_args(target.attr("dtype"));
+  const char kind = dtype.kind();
   if (kind != 'i' && kind != 'u')
-    throw_dtype_error(op, ": target has dtype ", std::string(py::str(target.dtype())),
+    throw_dtype_error(op, ": target has dtype ", std::string(py::str(dtype)),
                       "; expected an integer dtype (class indices)");
+  if (!py::isinstance<py::array>(target)) {
+    if (!dtype.is(py::dtype::of<int64_t>()))
+      throw_dtype_error(op, ": target has dtype ", std::string(py::str(dtype)),
+                        "; a target on the GPU must be int64");
+    return target;
+  }
   return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(target);
 }
 
-std::optional<TensorView> optional_view(const std::optional<py::array>& a, const char* op,
+std::optional<TensorView> optional_view(const std::optional<py::object>& a, const char* op,
                                         const char* name) {
   if (!a) return std::nullopt;
   return view_of(*a, op, name);
@@ -62,26 +102,29 @@ const V* ptr_or_null(const std::optional<V>& v) {
 
 // --- activations ---
 
-py::array activation(const char* op, Activation f, const py::array& input, double param, bool inplace,
-                     const std::optional<py::array>& out) {
+py::object activation(const char* op, Activation f, const py::object& input, double param, bool inplace,
+                      const std::optional<py::object>& out) {
   const TensorView x = flat_view(input, op, "input");
-  py::array y = inplace ? input : output_like(op, "output", input, out);
-  if (inplace) CC_CHECK_ARG(input.writeable(), op, ": inplace=True needs a writeable input");
+  if (inplace) CC_CHECK_ARG(writeable(input), op, ": inplace=True needs a writeable input");
+  py::object y = inplace ? input : output_like(op, "output", input, out);
   const TensorView yv = flat_view(y, op, "output");
   py::gil_scoped_release release;
   activation_forward(op, f, x, yv, param);
   return y;
 }
 
-py::array activation_grad(const char* op, Activation f, const py::array& grad_output,
-                          const py::array& input, double param, const std::optional<py::array>& output,
-                          const std::optional<py::array>& out) {
+py::object activation_grad(const char* op, Activation f, const py::object& grad_output,
+                           const py::object& input, double param, const std::optional<py::object>& output,
+                           const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
   const TensorView g = flat_view(grad_output, op, "grad_output"), x = flat_view(input, op, "input");
   std::optional<TensorView> yv;
   if (output) yv = flat_view(*output, op, "output");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   activation_backward(op, f, g, x, ptr_or_null(yv), gxv, param);
@@ -90,24 +133,28 @@ py::array activation_grad(const char* op, Activation f, const py::array& grad_ou
 
 // --- softmax ---
 
-TensorView softmax_view(const py::array& a, const SoftmaxShape& s, const char* op, const char* name) {
+TensorView softmax_view(const py::object& a, const SoftmaxShape& s, const char* op, const char* name) {
   return view_of(reshaped(a, {s.outer, s.classes, s.inner}), op, name);
 }
 
-py::array softmax(const char* op, bool log, const py::array& input, int64_t dim,
-                  const std::optional<py::array>& out) {
+py::object softmax(const char* op, bool log, const py::object& input, int64_t dim,
+                   const std::optional<py::object>& out) {
+  check_is_array(input, op, "input");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   const TensorView x = softmax_view(input, s, op, "input");
-  py::array y = output_like(op, "output", input, out);
+  py::object y = output_like(op, "output", input, out);
   const TensorView yv = softmax_view(y, s, op, "output");
   py::gil_scoped_release release;
   softmax_forward(op, log, s, x, yv);
   return y;
 }
 
-py::array softmax_grad(const char* op, bool log, const py::array& grad_output, const py::array& input,
-                       int64_t dim, const std::optional<py::array>& output,
-                       const std::optional<py::array>& out) {
+py::object softmax_grad(const char* op, bool log, const py::object& grad_output, const py::object& input,
+                        int64_t dim, const std::optional<py::object>& output,
+                        const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
@@ -115,7 +162,7 @@ py::array softmax_grad(const char* op, bool log, const py::array& grad_output, c
   const TensorView x = softmax_view(input, s, op, "input");
   std::optional<TensorView> yv;
   if (output) yv = softmax_view(*output, s, op, "output");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = softmax_view(gx, s, op, "grad_input");
   py::gil_scoped_release release;
   softmax_backward(op, log, s, g, x, ptr_or_null(yv), gxv);
@@ -128,16 +175,17 @@ struct CrossEntropyCall {
   const char* op;
   SoftmaxShape s;
   CrossEntropyParams p;
-  py::array target;  // int64
+  py::object target;  // int64
   TensorView logits, target_view;
   std::optional<TensorView> weight;
 
-  CrossEntropyCall(const char* name, const py::array& input, const py::array& target_in,
-                   const std::optional<py::array>& weight_in, int64_t ignore_index,
+  CrossEntropyCall(const char* name, const py::object& input, const py::object& target_in,
+                   const std::optional<py::object>& weight_in, int64_t ignore_index,
                    const std::string& reduction, double label_smoothing, bool channels_last)
       : op(name) {
     flat_view(input, op, "input");
     target = int64_target(op, target_in);
+    if (weight_in) check_is_array(*weight_in, op, "weight");
     const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
     s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr,
                             channels_last);
@@ -150,60 +198,66 @@ struct CrossEntropyCall {
   Shape loss_shape() const { return p.reduction == Reduction::none ? shape_of(target) : Shape{}; }
 };
 
-py::array cross_entropy(const py::array& input, const py::array& target,
-                        const std::optional<py::array>& weight, int64_t ignore_index,
-                        const std::string& reduction, double label_smoothing, bool channels_last) {
+py::object cross_entropy(const py::object& input, const py::object& target,
+                         const std::optional<py::object>& weight, int64_t ignore_index,
+                         const std::string& reduction, double label_smoothing, bool channels_last) {
   const CrossEntropyCall c("cross_entropy", input, target, weight, ignore_index, reduction,
                            label_smoothing, channels_last);
-  py::array loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt);
+  py::object loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt, &c.logits);
   const TensorView lv = flat_view(loss, c.op, "output");
   py::gil_scoped_release release;
   cross_entropy_forward(c.op, c.s, c.logits, c.target_view, ptr_or_null(c.weight), c.p, lv);
   return loss;
 }
 
-py::array cross_entropy_grad(const py::array& grad_output, const py::array& input,
-                             const py::array& target, const std::optional<py::array>& weight,
-                             int64_t ignore_index, const std::string& reduction,
-                             double label_smoothing, bool channels_last,
-                             const std::optional<py::array>& out) {
+py::object cross_entropy_grad(const py::object& grad_output, const py::object& input,
+                              const py::object& target, const std::optional<py::object>& weight,
+                              int64_t ignore_index, const std::string& reduction,
+                              double label_smoothing, bool channels_last,
+                              const std::optional<py::object>& out) {
   const CrossEntropyCall c("cross_entropy_backward", input, target, weight, ignore_index, reduction,
                            label_smoothing, channels_last);
+  check_is_array(grad_output, c.op, "grad_output");
   CC_CHECK_ARG(shape_of(grad_output) == c.loss_shape() ||
-                   (c.p.reduction != Reduction::none && grad_output.size() == 1),
+                   (c.p.reduction != Reduction::none && size_of(grad_output) == 1),
                c.op, ": grad_output has shape ", shape_string(shape_of(grad_output)),
                ", expected the loss's shape ", shape_string(c.loss_shape()));
   const TensorView g = flat_view(grad_output, c.op, "grad_output");
-  py::array gx = output_like(c.op, "grad_input", input, out);
+  py::object gx = output_like(c.op, "grad_input", input, out);
   const TensorView gxv = view_of(reshaped(gx, {c.s.outer, c.s.classes, c.s.inner}), c.op, "grad_input");
   py::gil_scoped_release release;
   cross_entropy_backward(c.op, c.s, g, c.logits, c.target_view, ptr_or_null(c.weight), c.p, gxv);
   return gx;
 }
 
-py::array mse_loss(const py::array& input, const py::array& target, const std::string& reduction) {
+py::object mse_loss(const py::object& input, const py::object& target, const std::string& reduction) {
   const char* op = "mse_loss";
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
-  py::array loss = output_array(op, "output", x.dtype, r == Reduction::none ? shape_of(input) : Shape{},
-                                std::nullopt);
+  py::object loss = output_array(op, "output", x.dtype, r == Reduction::none ? shape_of(input) : Shape{},
+                                 std::nullopt, &x);
   const TensorView lv = flat_view(loss, op, "output");
   py::gil_scoped_release release;
   mse_forward(op, x, t, r, lv);
   return loss;
 }
 
-py::array mse_loss_grad(const py::array& grad_output, const py::array& input, const py::array& target,
-                        const std::string& reduction, const std::optional<py::array>& out) {
+py::object mse_loss_grad(const py::object& grad_output, const py::object& input, const py::object& target,
+                         const std::string& reduction, const std::optional<py::object>& out) {
   const char* op = "mse_loss_backward";
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   if (r == Reduction::none)
     check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   const TensorView g = flat_view(grad_output, op, "grad_output");
   const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   mse_backward(op, g, x, t, r, gxv);
@@ -337,13 +391,13 @@ constexpr ActivationDef kActivations[] = {
 void bind_layers(py::module_& m) {
   for (const ActivationDef& d : kActivations) {
     m.def(d.name,
-          [d](const py::array& input, double param, bool inplace, const std::optional<py::array>& out) {
+          [d](const py::object& input, double param, bool inplace, const std::optional<py::object>& out) {
             return activation(d.name, d.f, input, param, inplace, out);
           },
           py::arg("input"), py::arg("param") = 0.0, py::arg("inplace") = false, py::arg("out") = py::none());
     m.def(d.backward_name,
-          [d](const py::array& grad_output, const py::array& input, double param,
-              const std::optional<py::array>& output, const std::optional<py::array>& out) {
+          [d](const py::object& grad_output, const py::object& input, double param,
+              const std::optional<py::object>& output, const std::optional<py::object>& out) {
             return activation_grad(d.backward_name, d.f, grad_output, input, param, output, out);
           },
           py::arg("grad_output"), py::arg("input"), py::arg("param") = 0.0,
@@ -353,13 +407,13 @@ void bind_layers(py::module_& m) {
     const char* name = log ? "log_softmax" : "softmax";
     const char* bname = log ? "log_softmax_backward" : "softmax_backward";
     m.def(name,
-          [name, log](const py::array& input, int64_t dim, const std::optional<py::array>& out) {
+          [name, log](const py::object& input, int64_t dim, const std::optional<py::object>& out) {
             return softmax(name, log, input, dim, out);
           },
           py::arg("input"), py::arg("dim"), py::arg("out") = py::none());
     m.def(bname,
-          [bname, log](const py::array& grad_output, const py::array& input, int64_t dim,
-                       const std::optional<py::array>& output, const std::optional<py::array>& out) {
+          [bname, log](const py::object& grad_output, const py::object& input, int64_t dim,
+                       const std::optional<py::object>& output, const std::optional<py::object>& out) {
             return softmax_grad(bname, log, grad_output, input, dim, output, out);
           },
           py::arg("grad_output"), py::arg("input"), py::arg("dim"), py::arg("output") = py::none(),

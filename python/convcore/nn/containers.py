@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -110,12 +110,13 @@ class Residual(Layer):
         if main.shape != side.shape:
             raise ValueError(f"Residual: body output {main.shape} and shortcut output {side.shape} differ")
         self._sum = main + side
-        return F.relu(self._sum)
+        y: Any = F.relu(self._sum)
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._sum is None:
             raise RuntimeError("Residual.backward called before forward")
-        g = F.relu_backward(grad_output, self._sum)
+        g: Any = F.relu_backward(grad_output, self._sum)
         grad = self.body.backward(g)
         return grad + (g if self.shortcut is None else self.shortcut.backward(g))
 
