@@ -13,6 +13,8 @@
 namespace convcore::cuda {
 namespace {
 
+using namespace pool_common;  // NOLINT: this family's shared helpers
+
 constexpr int kThreads = 256;
 
 // The bins of a PooledOutput on the device: output (k, i, j) reduces rows

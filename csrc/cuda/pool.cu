@@ -16,6 +16,8 @@
 namespace convcore::cuda {
 namespace {
 
+using namespace pool_common;  // NOLINT: this family's shared helpers
+
 enum Kind : int { kMax = 0, kAvg = 1, kLp = 2 };
 
 // Everything a kernel needs of a PoolProblem, by value.

@@ -10,7 +10,7 @@
 
 #include "cuda/launch.cuh"
 
-namespace convcore::cuda {
+namespace convcore::cuda::pool_common {
 
 // The CPU's running max (cpu/pool.cpp exact_max, cpu/adaptive_pool.cpp): the
 // first maximum in scan order wins ties; a NaN always wins, the last NaN in
@@ -73,4 +73,4 @@ inline void zero_fill(void* p, int64_t n, int64_t size) {
   if (n > 0) CC_CUDA_CHECK(cudaMemsetAsync(p, 0, static_cast<size_t>(n * size), stream()));
 }
 
-}  // namespace convcore::cuda
+}  // namespace convcore::cuda::pool_common
