@@ -3,8 +3,9 @@
 // (cpu/pool.cpp) in plain per-element kernels. Forward: one thread per output
 // element, which scans its window in row-major order exactly as the CPU's
 // scalar path does (same ties, same NaN rule, same indices). Backward of avg
-// / lp: one thread per input element gathering the windows that hold it.
-// Backward of max: each output's gradient scattered to its argmax.
+// / lp, and of max without indices: one thread per input element gathering
+// the windows that hold it. Backward of max through caller's indices: each
+// output's gradient scattered to its index (atomicAdd).
 //
 // Threads walk the elements in memory order (NHWC: channels fastest), so
 // neighbouring threads touch neighbouring addresses.
@@ -236,6 +237,33 @@ __global__ void max_scatter_kernel(Dims d, const T* gy, const int64_t* index, T*
   }
 }
 
+// Max without indices: gx[i] = the sum of gy[o] over the windows o holding
+// tap i whose argmax (recomputed into `index`) is i, in ascending o as the
+// CPU adds them. Only when no window is empty (an empty dilated window's
+// argmax lies outside it, which only the scatter routes).
+template <class T>
+__global__ void max_gather_kernel(Dims d, const T* gy, const int64_t* index, T* gx,
+                                  int64_t total) {
+  CC_GRID_STRIDE_LOOP(i, total) {
+    const InPos q = in_pos(d, i);
+    const int64_t flat = q.ih * d.w + q.iw;
+    T acc = T(0);
+    // Tap a of window oh sits at oh * sh - ph + a * dh: a descending gives oh ascending.
+    for (int64_t a = d.kh - 1; a >= 0; --a) {
+      const int64_t t = q.ih + d.ph - a * d.dh;
+      if (t < 0 || t % d.sh != 0 || t / d.sh >= d.oh) continue;
+      const int64_t oh = t / d.sh;
+      for (int64_t b = d.kw - 1; b >= 0; --b) {
+        const int64_t u = q.iw + d.pw - b * d.dw;
+        if (u < 0 || u % d.sw != 0 || u / d.sw >= d.ow) continue;
+        const int64_t o = q.base + (oh * d.ow + u / d.sw) * q.step;
+        if (index[o] == flat) acc += gy[o];
+      }
+    }
+    gx[i] = acc;
+  }
+}
+
 // lp: coef[o] = the coefficient of output o (a = scale * sum x ** p).
 template <class T>
 __global__ void lp_coefficient_kernel(Dims d, const T* x, const T* gy, T* coef, int64_t total) {
@@ -272,6 +300,19 @@ __global__ void sum_gather_kernel(Dims d, const T* g, const T* x, T* gx, int64_t
 
 constexpr int kThreads = 256;
 
+// cpu/pool.cpp has_empty_window: a max window with no tap inside the input.
+bool has_empty_window(const PoolProblem& prob) {
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const PoolWindow w = pool_window(prob, oh, 0);
+    if (w.rows.begin == w.rows.end) return true;
+  }
+  for (int64_t ow = 0; ow < prob.ow; ++ow) {
+    const PoolWindow w = pool_window(prob, 0, ow);
+    if (w.cols.begin == w.cols.end) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 template <class T>
@@ -294,7 +335,6 @@ void pool_backward(const PoolProblem& prob, const TensorView& gy, const TensorVi
   const int64_t ins = prob.n * prob.c * prob.h * prob.w;
   const int device = current_device();
   if (prob.p.kind == PoolKind::max) {
-    zero_fill(gx.data, ins, sizeof(T));
     std::shared_ptr<void> scratch, bad;
     const int64_t* index = indices;
     if (!index) {
@@ -303,9 +343,16 @@ void pool_backward(const PoolProblem& prob, const TensorView& gy, const TensorVi
           d, x.ptr<T>(), static_cast<int64_t*>(scratch.get()), outs);
       CC_CUDA_CHECK_LAUNCH("argmax_kernel");
       index = static_cast<const int64_t*>(scratch.get());
+      if (!has_empty_window(prob)) {  // deterministic, the CPU's order of adds
+        max_gather_kernel<T><<<grid_for(ins, kThreads), kThreads, 0, stream()>>>(
+            d, gy.ptr<T>(), index, gx.ptr<T>(), ins);
+        CC_CUDA_CHECK_LAUNCH("max_gather_kernel");
+        return;
+      }
     } else {
       bad = new_bad_index();
     }
+    zero_fill(gx.data, ins, sizeof(T));
     max_scatter_kernel<T><<<grid_for(outs, kThreads), kThreads, 0, stream()>>>(
         d, gy.ptr<T>(), index, gx.ptr<T>(), static_cast<BadIndex*>(bad.get()), outs);
     CC_CUDA_CHECK_LAUNCH("max_scatter_kernel");

@@ -19,9 +19,10 @@ void pool_forward(const PoolProblem& prob, const TensorView& x, const TensorView
 // gx shaped like x. indices (max pooling only) may be null: the argmax is
 // recomputed from x. Throws ArgumentError for an index outside its plane
 // (checked after the kernels, which skip it; this waits for the device).
-// Avg / lp: a gather, one thread per input element (deterministic). Max: a
-// scatter of each output's gradient to its argmax with atomicAdd (windows
-// that overlap, or repeated indices, add in an unspecified order).
+// Avg / lp, and max without indices: a gather, one thread per input element
+// (deterministic). Max with indices (or with an empty dilated window): a
+// scatter of each output's gradient to its index with atomicAdd (windows that
+// overlap, or repeated indices, add in an unspecified order).
 template <class T>
 void pool_backward(const PoolProblem& prob, const TensorView& gy, const TensorView& x,
                    const int64_t* indices, const TensorView& gx);
