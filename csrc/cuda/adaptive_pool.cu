@@ -135,13 +135,29 @@ __global__ void bins_forward_kernel(bool is_max, const T* x, Act4 xa, Bins b, T*
   }
 }
 
-// Adaptive grids (one grid, no image map): gx[i] (+)= the sum of gy / count over
-// the bins holding i, in row-major bin order. Bin i of `out` over `in`
-// holds h for floor(h * out / in) <= i < ceil((h + 1) * out / in); the scan
-// takes one bin more on each side and tests each against the table.
+// Max over adaptive grids without indices: arg[o] = the maximum's position
+// of bin o, o in NCHW order of ga (-1 for an empty bin).
 template <class T>
-__global__ void bins_avg_gather_kernel(const T* gy, Act4 ga, Bins b, T* gx, Act4 xa,
-                                       bool accumulate, bool clast, int64_t total) {
+__global__ void bins_argmax_kernel(const T* x, Act4 xa, Bins b, Act4 ga, int64_t* arg,
+                                   int64_t total) {
+  CC_GRID_STRIDE_LOOP(o, total) {
+    const Pos q = unravel(ga, o, false);  // o = ((n * C + c) * H + h) * W + w
+    int64_t r0, r1, c0, c1;
+    bin_of(b, ga, q, &r0, &r1, &c0, &c1);
+    T v;
+    bin_max(x + q.n * xa.sn + q.c * xa.sc, xa, r0, r1, c0, c1, &v, &arg[o]);
+  }
+}
+
+// Adaptive grids (one grid, no image map): gx[i] (+)= the sum over the bins
+// holding i, in row-major bin order (the CPU's order of adds), of gy / count
+// (avg) or of gy where i is the bin's maximum arg (max, arg not null). Bin i
+// of `out` over `in` holds h for floor(h * out / in) <= i < ceil((h + 1) *
+// out / in); the scan takes one bin more on each side and tests each
+// against the table.
+template <class T>
+__global__ void bins_gather_kernel(const T* gy, Act4 ga, Bins b, const int64_t* arg, T* gx,
+                                   Act4 xa, bool accumulate, bool clast, int64_t total) {
   CC_GRID_STRIDE_LOOP(e, total) {
     const Pos q = unravel(xa, e, clast);
     const int64_t xo = q.n * xa.sn + q.c * xa.sc + q.h * xa.sh + q.w * xa.sw;
@@ -157,7 +173,10 @@ __global__ void bins_avg_gather_kernel(const T* gy, Act4 ga, Bins b, T* gx, Act4
       for (int64_t j = j0; j <= j1; ++j) {
         const int64_t c0 = b.cols[2 * j], c1 = b.cols[2 * j + 1];
         if (q.w < c0 || q.w >= c1) continue;
-        acc += g[i * ga.sh + j * ga.sw] / static_cast<T>((r1 - r0) * (c1 - c0));
+        if (!arg)
+          acc += g[i * ga.sh + j * ga.sw] / static_cast<T>((r1 - r0) * (c1 - c0));
+        else if (arg[((q.n * ga.c + q.c) * ga.h + i) * ga.w + j] == q.h * xa.w + q.w)
+          acc += g[i * ga.sh + j * ga.sw];
       }
     }
     gx[xo] = acc;
@@ -295,15 +314,30 @@ void pool_bins_backward(PoolReduce reduce, const std::vector<cpu::PooledOutput>&
   const int64_t ins = count_of(xa);
   if (ins == 0) return;
   const bool clast = channels_last(xa);
-  if (reduce == PoolReduce::avg) {
+  // Gathers (deterministic) wherever the bins are adaptive grids and no
+  // indices come in; avg bins always are.
+  bool gather = true;
+  for (const cpu::PooledOutput& g : grads)
+    gather = gather && g.grids.size() == 1 && g.image.empty() && !g.indices;
+  CC_CHECK_ARG(gather || reduce == PoolReduce::max, op,
+               ": internal error: average bins must form one adaptive grid");
+  if (gather) {
     bool written = false;
     for (const cpu::PooledOutput& g : grads) {
-      CC_CHECK_ARG(g.grids.size() == 1 && g.image.empty(), op,
-                   ": internal error: average bins must form one adaptive grid");
+      const int64_t total = count_of(g.out);
+      if (total == 0) continue;
       const DeviceBins bins = upload(g);
-      bins_avg_gather_kernel<T><<<grid_for(ins, kThreads), kThreads, 0, stream()>>>(
-          static_cast<const T*>(g.data), g.out, bins.bins, gx, xa, written, clast, ins);
-      CC_CUDA_CHECK_LAUNCH("bins_avg_gather_kernel");
+      std::shared_ptr<void> arg;
+      if (reduce == PoolReduce::max) {
+        arg = allocate(current_device(), total * static_cast<int64_t>(sizeof(int64_t)));
+        bins_argmax_kernel<T><<<grid_for(total, kThreads), kThreads, 0, stream()>>>(
+            x, xa, bins.bins, g.out, static_cast<int64_t*>(arg.get()), total);
+        CC_CUDA_CHECK_LAUNCH("bins_argmax_kernel");
+      }
+      bins_gather_kernel<T><<<grid_for(ins, kThreads), kThreads, 0, stream()>>>(
+          static_cast<const T*>(g.data), g.out, bins.bins,
+          static_cast<const int64_t*>(arg.get()), gx, xa, written, clast, ins);
+      CC_CUDA_CHECK_LAUNCH("bins_gather_kernel");
       written = true;
     }
     if (!written) zero_fill(gx, ins, sizeof(T));

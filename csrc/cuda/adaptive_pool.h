@@ -20,10 +20,11 @@ template <class T>
 void pool_bins_forward(PoolReduce reduce, const T* x, const Act4& xa,
                        const cpu::PooledOutput& y);
 
-// avg (adaptive grids, no `image` map: adaptive and pyramid pooling): a
-// gather, one thread per input element, outputs added in the CPU's order.
-// max: each bin's gradient scattered to its maximum with atomicAdd (bins
-// that overlap add in an unspecified order).
+// Adaptive grids (no `image` map: adaptive and pyramid pooling) without
+// indices, avg or max: a gather, one thread per input element, outputs added
+// in the CPU's order (deterministic). Max with indices, or ROI bins: each
+// bin's gradient scattered to its maximum with atomicAdd (bins that overlap
+// add in an unspecified order).
 template <class T>
 void pool_bins_backward(PoolReduce reduce, const std::vector<cpu::PooledOutput>& grads,
                         const T* x, const Act4& xa, T* gx, const std::string& op);
