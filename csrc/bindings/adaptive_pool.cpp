@@ -13,34 +13,34 @@ namespace {
 
 using Pair = std::array<int64_t, 2>;
 
-py::object adaptive_pool2d(const std::string& op, const py::array& input, const Pair& size,
+py::object adaptive_pool2d(const std::string& op, const py::object& input, const Pair& size,
                            const std::string& mode, bool nhwc, bool return_indices,
-                           const std::optional<py::array>& out) {
+                           const std::optional<py::object>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView x = view_of(input, op, "input");
   const std::vector<int64_t> shape = pooled_shape(op, x, nhwc, size[0], size[1]);
-  py::array y = output_array(op, "output", x.dtype, shape, out);
+  py::object y = output_array(op, "output", x.dtype, shape, out, &x);
   const TensorView yv = view_of(y, op, "out");
-  const IndicesOutput indices = indices_output(return_indices, op, shape);
+  const IndicesOutput indices = indices_output(return_indices, op, shape, &x);
   {
     py::gil_scoped_release release;
     adaptive_pool2d(op, reduce, x, nhwc, yv, indices.ptr());
   }
   if (indices.view) return py::make_tuple(y, indices.array);
-  return std::move(y);
+  return y;
 }
 
-py::array adaptive_pool2d_backward(const std::string& op, const py::array& grad_output,
-                                   const py::array& input, const std::optional<py::array>& indices,
+py::object adaptive_pool2d_backward(const std::string& op, const py::object& grad_output,
+                                   const py::object& input, const std::optional<py::object>& indices,
                                    const Pair& size, const std::string& mode, bool nhwc,
-                                   const std::optional<py::array>& out) {
+                                   const std::optional<py::object>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView gy = view_of(grad_output, op, "grad_output"), x = view_of(input, op, "input");
   std::optional<TensorView> iv;
   if (indices) iv = index_view_of(*indices, op, "indices");
   pooled_shape(op, x, nhwc, size[0], size[1]);
-  py::array gx = output_array(op, "grad_input", x.dtype,
-                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out);
+  py::object gx = output_array(op, "grad_input", x.dtype,
+                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out, &x);
   const TensorView gv = view_of(gx, op, "out");
   {
     py::gil_scoped_release release;
@@ -49,39 +49,39 @@ py::array adaptive_pool2d_backward(const std::string& op, const py::array& grad_
   return gx;
 }
 
-py::object spatial_pyramid_pool2d(const std::string& op, const py::array& input,
+py::object spatial_pyramid_pool2d(const std::string& op, const py::object& input,
                                   const std::vector<int64_t>& levels, const std::string& mode,
                                   bool nhwc, bool return_indices,
-                                  const std::optional<py::array>& out) {
+                                  const std::optional<py::object>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView x = view_of(input, op, "input");
   const std::vector<int64_t> one = pooled_shape(op, x, nhwc, 1, 1);
   const int64_t c = nhwc ? one[3] : one[1];
   const std::vector<int64_t> shape{one[0], c * pyramid_bins(levels, op)};
-  py::array y = output_array(op, "output", x.dtype, shape, out);
+  py::object y = output_array(op, "output", x.dtype, shape, out, &x);
   const TensorView yv = view_of(y, op, "out");
-  const IndicesOutput indices = indices_output(return_indices, op, shape);
+  const IndicesOutput indices = indices_output(return_indices, op, shape, &x);
   {
     py::gil_scoped_release release;
     spatial_pyramid_pool2d(op, reduce, x, nhwc, levels, yv, indices.ptr());
   }
   if (indices.view) return py::make_tuple(y, indices.array);
-  return std::move(y);
+  return y;
 }
 
-py::array spatial_pyramid_pool2d_backward(const std::string& op, const py::array& grad_output,
-                                          const py::array& input,
+py::object spatial_pyramid_pool2d_backward(const std::string& op, const py::object& grad_output,
+                                          const py::object& input,
                                           const std::vector<int64_t>& levels,
                                           const std::string& mode, bool nhwc,
-                                          const std::optional<py::array>& indices,
-                                          const std::optional<py::array>& out) {
+                                          const std::optional<py::object>& indices,
+                                          const std::optional<py::object>& out) {
   const PoolReduce reduce = parse_pool_reduce(mode, op);
   const TensorView gy = view_of(grad_output, op, "grad_output"), x = view_of(input, op, "input");
   std::optional<TensorView> iv;
   if (indices) iv = index_view_of(*indices, op, "indices");
   pooled_shape(op, x, nhwc, 1, 1);
-  py::array gx = output_array(op, "grad_input", x.dtype,
-                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out);
+  py::object gx = output_array(op, "grad_input", x.dtype,
+                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out, &x);
   const TensorView gv = view_of(gx, op, "out");
   {
     py::gil_scoped_release release;
@@ -90,12 +90,12 @@ py::array spatial_pyramid_pool2d_backward(const std::string& op, const py::array
   return gx;
 }
 
-py::array roi_pool(const std::string& op, const py::array& input, const py::array& boxes,
+py::object roi_pool(const std::string& op, const py::object& input, const py::object& boxes,
                    const Pair& size, double spatial_scale, bool nhwc,
-                   const std::optional<py::array>& out) {
+                   const std::optional<py::object>& out) {
   const TensorView x = view_of(input, op, "input"), b = view_of(boxes, op, "boxes");
-  py::array y = output_array(op, "output", x.dtype,
-                             roi_pool_shape(op, x, b, nhwc, size[0], size[1], spatial_scale), out);
+  py::object y = output_array(op, "output", x.dtype,
+                             roi_pool_shape(op, x, b, nhwc, size[0], size[1], spatial_scale), out, &x);
   const TensorView yv = view_of(y, op, "out");
   {
     py::gil_scoped_release release;
@@ -104,15 +104,15 @@ py::array roi_pool(const std::string& op, const py::array& input, const py::arra
   return y;
 }
 
-py::array roi_pool_backward(const std::string& op, const py::array& grad_output,
-                            const py::array& input, const py::array& boxes, const Pair& size,
+py::object roi_pool_backward(const std::string& op, const py::object& grad_output,
+                            const py::object& input, const py::object& boxes, const Pair& size,
                             double spatial_scale, bool nhwc,
-                            const std::optional<py::array>& out) {
+                            const std::optional<py::object>& out) {
   const TensorView gy = view_of(grad_output, op, "grad_output"), x = view_of(input, op, "input");
   const TensorView b = view_of(boxes, op, "boxes");
   roi_pool_shape(op, x, b, nhwc, size[0], size[1], spatial_scale);
-  py::array gx = output_array(op, "grad_input", x.dtype,
-                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out);
+  py::object gx = output_array(op, "grad_input", x.dtype,
+                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out, &x);
   const TensorView gv = view_of(gx, op, "out");
   {
     py::gil_scoped_release release;
@@ -146,14 +146,14 @@ std::vector<int64_t> unpool_plane(const std::string& op, const TensorView& x, bo
   return unpool_size(op, kernel, stride, padding, xa.h, xa.w, output_size);
 }
 
-py::array max_unpool2d(const std::string& op, const py::array& input, const py::array& indices,
+py::object max_unpool2d(const std::string& op, const py::object& input, const py::object& indices,
                        const Pair& kernel, const Pair& stride, const Pair& padding,
                        const std::optional<std::vector<int64_t>>& output_size, bool nhwc,
-                       const std::optional<py::array>& out) {
+                       const std::optional<py::object>& out) {
   const TensorView x = view_of(input, op, "input"), ind = index_view_of(indices, op, "indices");
   const std::vector<int64_t> plane =
       unpool_plane(op, x, nhwc, kernel, stride, padding, output_size);
-  py::array y = output_array(op, "output", x.dtype, max_unpool_shape(op, x, ind, nhwc, plane), out);
+  py::object y = output_array(op, "output", x.dtype, max_unpool_shape(op, x, ind, nhwc, plane), out, &x);
   const TensorView yv = view_of(y, op, "out");
   {
     py::gil_scoped_release release;
@@ -162,17 +162,17 @@ py::array max_unpool2d(const std::string& op, const py::array& input, const py::
   return y;
 }
 
-py::array max_unpool2d_backward(const std::string& op, const py::array& grad_output,
-                                const py::array& input, const py::array& indices,
+py::object max_unpool2d_backward(const std::string& op, const py::object& grad_output,
+                                const py::object& input, const py::object& indices,
                                 const Pair& kernel, const Pair& stride, const Pair& padding,
                                 const std::optional<std::vector<int64_t>>& output_size, bool nhwc,
-                                const std::optional<py::array>& out) {
+                                const std::optional<py::object>& out) {
   const TensorView gy = view_of(grad_output, op, "grad_output"), x = view_of(input, op, "input");
   const TensorView ind = index_view_of(indices, op, "indices");
   const std::vector<int64_t> plane =
       unpool_plane(op, x, nhwc, kernel, stride, padding, output_size);
-  py::array gx = output_array(op, "grad_input", x.dtype,
-                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out);
+  py::object gx = output_array(op, "grad_input", x.dtype,
+                              std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4), out, &x);
   const TensorView gv = view_of(gx, op, "out");
   {
     py::gil_scoped_release release;

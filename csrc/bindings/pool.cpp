@@ -13,16 +13,16 @@ namespace {
 std::vector<int64_t> as_vector(const std::array<int64_t, 4>& s) { return {s[0], s[1], s[2], s[3]}; }
 
 // (output, indices or None)
-py::tuple pool2d(const py::array& input, const PoolParams& p, bool return_indices,
-                 const std::optional<py::array>& out) {
+py::tuple pool2d(const py::object& input, const PoolParams& p, bool return_indices,
+                 const std::optional<py::object>& out) {
   const TensorView x = view_of(input, p.op, "input");
   const PoolProblem prob = pool_problem(p, x);
   const std::vector<int64_t> shape = as_vector(pool_output_shape(prob));
-  py::array y = output_array(p.op, "output", prob.dtype, shape, out);
+  py::object y = output_array(p.op, "output", prob.dtype, shape, out, &x);
   const TensorView yv = view_of(y, p.op, "out");
   CC_CHECK_ARG(!return_indices || p.kind == PoolKind::max, p.op,
                ": return_indices needs max pooling");
-  const IndicesOutput indices = indices_output(return_indices, p.op, shape);
+  const IndicesOutput indices = indices_output(return_indices, p.op, shape, &x);
   {
     py::gil_scoped_release release;
     pool2d_forward(p, x, yv, indices.ptr());
@@ -30,15 +30,15 @@ py::tuple pool2d(const py::array& input, const PoolParams& p, bool return_indice
   return py::make_tuple(y, indices.array);
 }
 
-py::array pool2d_backward(const py::array& grad_output, const py::array& input,
-                          const std::optional<py::array>& indices, const PoolParams& p,
-                          const std::optional<py::array>& out) {
+py::object pool2d_backward(const py::object& grad_output, const py::object& input,
+                          const std::optional<py::object>& indices, const PoolParams& p,
+                          const std::optional<py::object>& out) {
   const TensorView gy = view_of(grad_output, p.op, "grad_output");
   const TensorView x = view_of(input, p.op, "input");
   std::optional<TensorView> iv;
   if (indices) iv = index_view_of(*indices, p.op, "indices");
   const PoolProblem prob = pool_problem(p, x);
-  py::array gx = output_array(p.op, "grad_input", prob.dtype, as_vector(pool_input_shape(prob)), out);
+  py::object gx = output_array(p.op, "grad_input", prob.dtype, as_vector(pool_input_shape(prob)), out, &x);
   const TensorView gxv = view_of(gx, p.op, "grad_input");
   {
     py::gil_scoped_release release;
@@ -48,7 +48,7 @@ py::array pool2d_backward(const py::array& grad_output, const py::array& input,
 }
 
 // The output shape (in the params' layout) of a valid call; raises otherwise.
-std::vector<int64_t> pool2d_output_shape(const py::array& input, const PoolParams& p) {
+std::vector<int64_t> pool2d_output_shape(const py::object& input, const PoolParams& p) {
   return as_vector(pool_output_shape(pool_problem(p, view_of(input, p.op, "input"))));
 }
 

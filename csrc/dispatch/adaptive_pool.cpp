@@ -5,6 +5,10 @@
 
 #include "core/error.h"
 #include "cpu/adaptive_pool.h"
+#include "cuda/runtime.h"
+#if CONVCORE_WITH_CUDA
+#include "cuda/adaptive_pool.h"
+#endif
 
 namespace convcore {
 namespace {
@@ -51,6 +55,26 @@ void check_index_array(const std::string& op, const TensorView& ind,
 
 std::vector<int64_t> layout_shape(int64_t n, int64_t c, int64_t h, int64_t w, bool nhwc) {
   return nhwc ? std::vector<int64_t>{n, h, w, c} : std::vector<int64_t>{n, c, h, w};
+}
+
+// An array the host can read: t itself, or a host copy of a device array
+// (C-contiguous, as the bindings pass them).
+struct HostReadable {
+  std::vector<double> storage;
+  TensorView view;
+};
+
+HostReadable host_readable(const TensorView& t) {
+  HostReadable h;
+  h.view = t;
+  if (on_cuda(t)) {
+    const int64_t bytes = t.numel() * static_cast<int64_t>(dtype_size(t.dtype));
+    h.storage.resize(static_cast<size_t>((bytes + 7) / 8));
+    if (bytes > 0) cuda::copy_device_to_host(h.storage.data(), t.data, bytes, t.device_index);
+    h.view.data = h.storage.data();
+    h.view.device = Device::cpu;
+  }
+  return h;
 }
 
 template <class Fn>
@@ -145,6 +169,24 @@ void adaptive_pool2d(const std::string& op, PoolReduce reduce, const TensorView&
   check_same_dtype(op, "out", y, x);
   check_shape(op, "out", y, pooled_shape(op, x, nhwc, ya.h, ya.w));
   if (indices) check_index_array(op, *indices, layout_shape(ya.n, ya.c, ya.h, ya.w, nhwc));
+  check_same_device(op, {{"input", &x}, {"out", &y}, {"indices", indices}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(x)) {
+    cuda::DeviceGuard guard(x.device_index);
+    for_dtype(x.dtype, [&](auto t) {
+      using T = decltype(t);
+      if (one_pixel_bins(xa, ya) && !indices)
+        cuda::copy_elements(x.ptr<T>(), x.numel(), y.ptr<T>());
+      else if (global_planes(reduce, ya, nhwc) && !indices)
+        cuda::global_avg_pool_planes(x.ptr<T>(), xa.n * xa.c, xa.h * xa.w, y.ptr<T>());
+      else
+        cuda::pool_bins_forward(
+            reduce, x.ptr<T>(), xa,
+            adaptive_output(xa, y, nhwc, indices ? indices->ptr<int64_t>() : nullptr));
+    });
+    return;
+  }
+#endif
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
     if (one_pixel_bins(xa, ya) && !indices)
@@ -167,6 +209,31 @@ void adaptive_pool2d_backward(const std::string& op, PoolReduce reduce,
   if (indices) check_index_array(op, *indices, layout_shape(ga.n, ga.c, ga.h, ga.w, nhwc));
   check_same_dtype(op, "out", grad_input, x);
   check_shape(op, "out", grad_input, layout_shape(xa.n, xa.c, xa.h, xa.w, nhwc));
+  check_same_device(op, {{"grad_output", &grad_output},
+                         {"input", &x},
+                         {"indices", indices},
+                         {"out", &grad_input}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(x)) {
+    cuda::DeviceGuard guard(x.device_index);
+    for_dtype(x.dtype, [&](auto t) {
+      using T = decltype(t);
+      if (one_pixel_bins(xa, ga) && !indices) {
+        cuda::copy_elements(grad_output.ptr<T>(), x.numel(), grad_input.ptr<T>());
+        return;
+      }
+      if (global_planes(reduce, ga, nhwc)) {
+        cuda::global_avg_pool_planes_backward(grad_output.ptr<T>(), xa.n * xa.c, xa.h * xa.w,
+                                              grad_input.ptr<T>());
+        return;
+      }
+      cpu::PooledOutput g = adaptive_output(xa, grad_output, nhwc,
+                                            indices ? indices->ptr<int64_t>() : nullptr);
+      cuda::pool_bins_backward(reduce, {g}, x.ptr<T>(), xa, grad_input.ptr<T>(), op);
+    });
+    return;
+  }
+#endif
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
     if (one_pixel_bins(xa, ga) && !indices) {
@@ -192,8 +259,17 @@ void spatial_pyramid_pool2d(const std::string& op, PoolReduce reduce, const Tens
   check_same_dtype(op, "out", y, x);
   check_shape(op, "out", y, {xa.n, xa.c * pyramid_bins(levels, op)});
   check_pyramid_indices(op, reduce, indices, y);
+  check_same_device(op, {{"input", &x}, {"out", &y}, {"indices", indices}});
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      for (const cpu::PooledOutput& level : pyramid(xa, y, indices, levels))
+        cuda::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
+      return;
+    }
+#endif
     for (const cpu::PooledOutput& level : pyramid(xa, y, indices, levels))
       cpu::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
   });
@@ -210,8 +286,20 @@ void spatial_pyramid_pool2d_backward(const std::string& op, PoolReduce reduce,
   check_pyramid_indices(op, reduce, indices, grad_output);
   check_same_dtype(op, "out", grad_input, x);
   check_shape(op, "out", grad_input, layout_shape(xa.n, xa.c, xa.h, xa.w, nhwc));
+  check_same_device(op, {{"grad_output", &grad_output},
+                         {"input", &x},
+                         {"indices", indices},
+                         {"out", &grad_input}});
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      cuda::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(),
+                               xa, grad_input.ptr<T>(), op);
+      return;
+    }
+#endif
     cpu::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(), xa,
                             grad_input.ptr<T>(), op);
   });
@@ -232,10 +320,12 @@ std::vector<int64_t> roi_pool_shape(const std::string& op, const TensorView& x,
   check_pooled_size(pw, op, "output_size (width)");
   CC_CHECK_ARG(std::isfinite(spatial_scale) && spatial_scale > 0, op,
                ": spatial_scale must be positive and finite, got ", spatial_scale);
+  check_same_device(op, {{"input", &x}, {"boxes", &boxes}});
   const Act4 xa = act4_of(x, nhwc);
+  const HostReadable host = host_readable(boxes);
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
-    const T* b = boxes.ptr<T>();
+    const T* b = host.view.ptr<T>();
     for (int64_t k = 0; k < boxes.sizes[0]; ++k, b += 5) {
       const T i = b[0];
       CC_CHECK_ARG(std::floor(i) == i && i >= 0 && i < static_cast<T>(xa.n), op,
@@ -254,11 +344,21 @@ void roi_pool(const std::string& op, const TensorView& x, const TensorView& boxe
   const Act4 ya = act4_of(y, nhwc);
   check_same_dtype(op, "out", y, x);
   check_shape(op, "out", y, roi_pool_shape(op, x, boxes, nhwc, ya.h, ya.w, spatial_scale));
+  check_same_device(op, {{"input", &x}, {"boxes", &boxes}, {"out", &y}});
   const Act4 xa = act4_of(x, nhwc);
+  const HostReadable host = host_readable(boxes);
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      cuda::pool_bins_forward(PoolReduce::max, x.ptr<T>(), xa,
+                              roi_output<T>(xa, host.view, y, nhwc, spatial_scale));
+      return;
+    }
+#endif
     cpu::pool_bins_forward(PoolReduce::max, x.ptr<T>(), xa,
-                           roi_output<T>(xa, boxes, y, nhwc, spatial_scale));
+                           roi_output<T>(xa, host.view, y, nhwc, spatial_scale));
   });
 }
 
@@ -271,9 +371,23 @@ void roi_pool_backward(const std::string& op, const TensorView& grad_output,
   const Act4 xa = act4_of(x, nhwc);
   check_same_dtype(op, "out", grad_input, x);
   check_shape(op, "out", grad_input, layout_shape(xa.n, xa.c, xa.h, xa.w, nhwc));
+  check_same_device(op, {{"grad_output", &grad_output},
+                         {"input", &x},
+                         {"boxes", &boxes},
+                         {"out", &grad_input}});
+  const HostReadable host = host_readable(boxes);
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
-    cpu::pool_bins_backward(PoolReduce::max, {roi_output<T>(xa, boxes, grad_output, nhwc,
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      cuda::pool_bins_backward(PoolReduce::max,
+                               {roi_output<T>(xa, host.view, grad_output, nhwc, spatial_scale)},
+                               x.ptr<T>(), xa, grad_input.ptr<T>(), op);
+      return;
+    }
+#endif
+    cpu::pool_bins_backward(PoolReduce::max, {roi_output<T>(xa, host.view, grad_output, nhwc,
                                                             spatial_scale)},
                             x.ptr<T>(), xa, grad_input.ptr<T>(), op);
   });
@@ -293,9 +407,17 @@ void max_unpool2d(const std::string& op, const TensorView& x, const TensorView& 
   const Act4 ya = act4_of(y, nhwc);
   check_same_dtype(op, "out", y, x);
   check_shape(op, "out", y, max_unpool_shape(op, x, indices, nhwc, {ya.h, ya.w}));
+  check_same_device(op, {{"input", &x}, {"indices", &indices}, {"out", &y}});
   const Act4 xa = act4_of(x, nhwc);
   for_dtype(x.dtype, [&](auto t) {
     using T = decltype(t);
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      cuda::max_unpool_forward(x.ptr<T>(), indices.ptr<int64_t>(), xa, y.ptr<T>(), ya, op);
+      return;
+    }
+#endif
     cpu::max_unpool_forward(x.ptr<T>(), indices.ptr<int64_t>(), xa, y.ptr<T>(), ya, op);
   });
 }
@@ -307,9 +429,21 @@ void max_unpool2d_backward(const std::string& op, const TensorView& grad_output,
   check_shape(op, "grad_output", grad_output, max_unpool_shape(op, x, indices, nhwc, size));
   check_same_dtype(op, "out", grad_input, x);
   check_shape(op, "out", grad_input, std::vector<int64_t>(x.sizes.begin(), x.sizes.begin() + 4));
+  check_same_device(op, {{"grad_output", &grad_output},
+                         {"input", &x},
+                         {"indices", &indices},
+                         {"out", &grad_input}});
   const Act4 ga = act4_of(grad_output, nhwc), xa = act4_of(x, nhwc);
   for_dtype(grad_output.dtype, [&](auto t) {
     using T = decltype(t);
+#if CONVCORE_WITH_CUDA
+    if (on_cuda(x)) {
+      cuda::DeviceGuard guard(x.device_index);
+      cuda::max_unpool_backward(grad_output.ptr<T>(), ga, indices.ptr<int64_t>(),
+                                grad_input.ptr<T>(), xa, op);
+      return;
+    }
+#endif
     cpu::max_unpool_backward(grad_output.ptr<T>(), ga, indices.ptr<int64_t>(),
                              grad_input.ptr<T>(), xa, op);
   });

@@ -188,19 +188,19 @@ class PoolParams:
     def __init__(self) -> None: ...
 
 def pool2d(
-    input: np.ndarray,
+    input: np.ndarray | DeviceArray,
     params: PoolParams,
     return_indices: bool = False,
-    out: Optional[np.ndarray] = None,
-) -> tuple[np.ndarray, Optional[np.ndarray]]: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> tuple[np.ndarray | DeviceArray, Optional[np.ndarray | DeviceArray]]: ...
 def pool2d_backward(
-    grad_output: np.ndarray,
-    input: np.ndarray,
-    indices: Optional[np.ndarray],
+    grad_output: np.ndarray | DeviceArray,
+    input: np.ndarray | DeviceArray,
+    indices: Optional[np.ndarray | DeviceArray],
     params: PoolParams,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
-def pool2d_output_shape(input: np.ndarray, params: PoolParams) -> list[int]: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
+def pool2d_output_shape(input: np.ndarray | DeviceArray, params: PoolParams) -> list[int]: ...
 
 # --- norm ---
 
@@ -288,61 +288,61 @@ def linear_backward(grad_output: Any, input: Any, weight: Any, bias: Any, need_i
 # Arrays are 4-D (NCHW, or NHWC with nhwc=True); `op` names the caller in messages.
 def adaptive_pool2d(
     op: str,
-    input: np.ndarray,
+    input: np.ndarray | DeviceArray,
     output_size: tuple[int, int],
     mode: str,
     nhwc: bool,
     return_indices: bool,
-    out: Optional[np.ndarray] = None,
+    out: Optional[np.ndarray | DeviceArray] = None,
 ) -> Any: ...
 def adaptive_pool2d_backward(
     op: str,
-    grad_output: np.ndarray,
-    input: np.ndarray,
-    indices: Optional[np.ndarray],
+    grad_output: np.ndarray | DeviceArray,
+    input: np.ndarray | DeviceArray,
+    indices: Optional[np.ndarray | DeviceArray],
     output_size: tuple[int, int],
     mode: str,
     nhwc: bool,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 def spatial_pyramid_pool2d(
     op: str,
-    input: np.ndarray,
+    input: np.ndarray | DeviceArray,
     levels: Sequence[int],
     mode: str,
     nhwc: bool,
     return_indices: bool,
-    out: Optional[np.ndarray] = None,
+    out: Optional[np.ndarray | DeviceArray] = None,
 ) -> Any: ...
 def spatial_pyramid_pool2d_backward(
     op: str,
-    grad_output: np.ndarray,
-    input: np.ndarray,
+    grad_output: np.ndarray | DeviceArray,
+    input: np.ndarray | DeviceArray,
     levels: Sequence[int],
     mode: str,
     nhwc: bool,
-    indices: Optional[np.ndarray],
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    indices: Optional[np.ndarray | DeviceArray],
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 def roi_pool(
     op: str,
-    input: np.ndarray,
-    boxes: np.ndarray,
+    input: np.ndarray | DeviceArray,
+    boxes: np.ndarray | DeviceArray,
     output_size: tuple[int, int],
     spatial_scale: float,
     nhwc: bool,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 def roi_pool_backward(
     op: str,
-    grad_output: np.ndarray,
-    input: np.ndarray,
-    boxes: np.ndarray,
+    grad_output: np.ndarray | DeviceArray,
+    input: np.ndarray | DeviceArray,
+    boxes: np.ndarray | DeviceArray,
     output_size: tuple[int, int],
     spatial_scale: float,
     nhwc: bool,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 def unpool_output_size(
     op: str,
     kernel_size: tuple[int, int],
@@ -354,27 +354,27 @@ def unpool_output_size(
 ) -> list[int]: ...
 def max_unpool2d(
     op: str,
-    input: np.ndarray,
-    indices: np.ndarray,
+    input: np.ndarray | DeviceArray,
+    indices: np.ndarray | DeviceArray,
     kernel_size: tuple[int, ...],
     stride: tuple[int, ...],
     padding: tuple[int, ...],
     output_size: Optional[Sequence[int]],
     nhwc: bool,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 def max_unpool2d_backward(
     op: str,
-    grad_output: np.ndarray,
-    input: np.ndarray,
-    indices: np.ndarray,
+    grad_output: np.ndarray | DeviceArray,
+    input: np.ndarray | DeviceArray,
+    indices: np.ndarray | DeviceArray,
     kernel_size: tuple[int, ...],
     stride: tuple[int, ...],
     padding: tuple[int, ...],
     output_size: Optional[Sequence[int]],
     nhwc: bool,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray: ...
+    out: Optional[np.ndarray | DeviceArray] = None,
+) -> np.ndarray | DeviceArray: ...
 
 # ---------------------------------------------------------------- model code on GPUs
 # Device-array kernels of convcore._ops (csrc/bindings/tensor_ops.cpp): device

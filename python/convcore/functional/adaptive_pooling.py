@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .. import _C
-from .._args import IntOrPair, check_out, in_int64, int_tuple, is_int, operand
+from .._args import Array, IntOrPair, check_out, in_int64, int_tuple, is_int, operand
 from ._layout import Layout, index_operand
 
 __all__ = [
@@ -86,7 +86,7 @@ def _adaptive(op: str, nd: int, mode: str, input: Any, output_size: OutputSize,
 
 
 def _adaptive_backward(op: str, nd: int, mode: str, grad_output: Any, input: Any,
-                       indices: Any, output_size: OutputSize, fmt: str, out: Any) -> np.ndarray:
+                       indices: Any, output_size: OutputSize, fmt: str, out: Any) -> Array:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
     lay = Layout(op, nd, x.shape, fmt)
@@ -99,7 +99,7 @@ def _adaptive_backward(op: str, nd: int, mode: str, grad_output: Any, input: Any
 
 
 def adaptive_avg_pool2d(input: Any, output_size: OutputSize, *, data_format: str = "NCHW",
-                        out: np.ndarray | None = None) -> np.ndarray:
+                        out: Array | None = None) -> Array:
     """Adaptive average pooling, as ``torch.nn.functional.adaptive_avg_pool2d``.
 
     Args:
@@ -115,7 +115,7 @@ def adaptive_avg_pool2d(input: Any, output_size: OutputSize, *, data_format: str
 
 
 def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: bool = False, *,
-                        data_format: str = "NCHW", out: np.ndarray | None = None) -> Any:
+                        data_format: str = "NCHW", out: Array | None = None) -> Any:
     """Adaptive max pooling, as ``torch.nn.functional.adaptive_max_pool2d``; the
     bins are those of :func:`adaptive_avg_pool2d`.
 
@@ -128,14 +128,14 @@ def adaptive_max_pool2d(input: Any, output_size: OutputSize, return_indices: boo
 
 
 def adaptive_avg_pool1d(input: Any, output_size: int | Sequence[int], *,
-                        data_format: str = "NCL", out: np.ndarray | None = None) -> np.ndarray:
+                        data_format: str = "NCL", out: Array | None = None) -> Array:
     """1-D :func:`adaptive_avg_pool2d`: ``(N, C, L)`` -> ``(N, C, Lo)``."""
     return _adaptive("adaptive_avg_pool1d", 1, "avg", input, output_size, False, data_format, out)
 
 
 def adaptive_max_pool1d(input: Any, output_size: int | Sequence[int],
                         return_indices: bool = False, *, data_format: str = "NCL",
-                        out: np.ndarray | None = None) -> Any:
+                        out: Array | None = None) -> Any:
     """1-D :func:`adaptive_max_pool2d`: ``(N, C, L)`` -> ``(N, C, Lo)`` (indices: l)."""
     return _adaptive("adaptive_max_pool1d", 1, "max", input, output_size, return_indices,
                      data_format, out)
@@ -143,7 +143,7 @@ def adaptive_max_pool1d(input: Any, output_size: int | Sequence[int],
 
 def adaptive_avg_pool2d_backward(grad_output: Any, input: Any, output_size: OutputSize, *,
                                  data_format: str = "NCHW",
-                                 out: np.ndarray | None = None) -> np.ndarray:
+                                 out: Array | None = None) -> Array:
     """Gradient of :func:`adaptive_avg_pool2d` for its input: each output's
     gradient spread evenly over its bin (overlapping bins add up)."""
     return _adaptive_backward("adaptive_avg_pool2d", 2, "avg", grad_output, input, None,
@@ -152,7 +152,7 @@ def adaptive_avg_pool2d_backward(grad_output: Any, input: Any, output_size: Outp
 
 def adaptive_max_pool2d_backward(grad_output: Any, input: Any, indices: Any | None,
                                  output_size: OutputSize, *, data_format: str = "NCHW",
-                                 out: np.ndarray | None = None) -> np.ndarray:
+                                 out: Array | None = None) -> Array:
     """Gradient of :func:`adaptive_max_pool2d` for its input: each output's
     gradient goes to its maximum, taken from ``indices`` (the forward's) or,
     when None, recomputed from ``input``. An index outside the plane raises
@@ -164,7 +164,7 @@ def adaptive_max_pool2d_backward(grad_output: Any, input: Any, indices: Any | No
 def adaptive_avg_pool1d_backward(grad_output: Any, input: Any,
                                  output_size: int | Sequence[int], *,
                                  data_format: str = "NCL",
-                                 out: np.ndarray | None = None) -> np.ndarray:
+                                 out: Array | None = None) -> Array:
     """Gradient of :func:`adaptive_avg_pool1d` for its input."""
     return _adaptive_backward("adaptive_avg_pool1d", 1, "avg", grad_output, input, None,
                               output_size, data_format, out)
@@ -173,7 +173,7 @@ def adaptive_avg_pool1d_backward(grad_output: Any, input: Any,
 def adaptive_max_pool1d_backward(grad_output: Any, input: Any, indices: Any | None,
                                  output_size: int | Sequence[int], *,
                                  data_format: str = "NCL",
-                                 out: np.ndarray | None = None) -> np.ndarray:
+                                 out: Array | None = None) -> Array:
     """Gradient of :func:`adaptive_max_pool1d` for its input (indices may be None)."""
     return _adaptive_backward("adaptive_max_pool1d", 1, "max", grad_output, input, indices,
                               output_size, data_format, out)
@@ -184,7 +184,7 @@ def _global_shape(lay: Layout, batch: int, keepdim: bool) -> tuple:
         batch, lay.channels)
 
 
-def _global(op: str, mode: str, input: Any, keepdim: bool, fmt: str, out: Any) -> np.ndarray:
+def _global(op: str, mode: str, input: Any, keepdim: bool, fmt: str, out: Any) -> Array:
     x = operand(input, "input", op)
     lay = Layout(op, 2, x.shape, fmt)
     want = _global_shape(lay, x.shape[0], keepdim)
@@ -199,7 +199,7 @@ def _global(op: str, mode: str, input: Any, keepdim: bool, fmt: str, out: Any) -
 
 
 def _global_backward(op: str, mode: str, grad_output: Any, input: Any, keepdim: bool, fmt: str,
-                     out: Any) -> np.ndarray:
+                     out: Any) -> Array:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
     lay = Layout(op, 2, x.shape, fmt)
@@ -214,21 +214,21 @@ def _global_backward(op: str, mode: str, grad_output: Any, input: Any, keepdim: 
 
 
 def global_avg_pool2d(input: Any, keepdim: bool = False, *, data_format: str = "NCHW",
-                      out: np.ndarray | None = None) -> np.ndarray:
+                      out: Array | None = None) -> Array:
     """Mean of each channel's plane: ``(N, C, H, W)`` -> ``(N, C)``; with
     ``keepdim`` ``(N, C, 1, 1)`` (NHWC: ``(N, 1, 1, C)``). Unbatched: ``(C,)``."""
     return _global("global_avg_pool2d", "avg", input, keepdim, data_format, out)
 
 
 def global_max_pool2d(input: Any, keepdim: bool = False, *, data_format: str = "NCHW",
-                      out: np.ndarray | None = None) -> np.ndarray:
+                      out: Array | None = None) -> Array:
     """Maximum of each channel's plane; shapes as :func:`global_avg_pool2d`."""
     return _global("global_max_pool2d", "max", input, keepdim, data_format, out)
 
 
 def global_avg_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = False, *,
                                data_format: str = "NCHW",
-                               out: np.ndarray | None = None) -> np.ndarray:
+                               out: Array | None = None) -> Array:
     """Gradient of :func:`global_avg_pool2d`: ``grad_output / (H * W)`` everywhere."""
     return _global_backward("global_avg_pool2d", "avg", grad_output, input, keepdim, data_format,
                             out)
@@ -236,7 +236,7 @@ def global_avg_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = Fal
 
 def global_max_pool2d_backward(grad_output: Any, input: Any, keepdim: bool = False, *,
                                data_format: str = "NCHW",
-                               out: np.ndarray | None = None) -> np.ndarray:
+                               out: Array | None = None) -> Array:
     """Gradient of :func:`global_max_pool2d`: all of it at each plane's first maximum."""
     return _global_backward("global_max_pool2d", "max", grad_output, input, keepdim, data_format,
                             out)
@@ -267,7 +267,7 @@ def _unpool_args(lay: Layout, kernel_size: Any, stride: Any, padding: Any,
 
 
 def _unpool(op: str, nd: int, input: Any, indices: Any, kernel_size: Any, stride: Any,
-            padding: Any, output_size: Any, fmt: str, out: Any) -> np.ndarray:
+            padding: Any, output_size: Any, fmt: str, out: Any) -> Array:
     x = operand(input, "input", op)
     ind = index_operand(indices, op)
     lay = Layout(op, nd, x.shape, fmt)
@@ -286,7 +286,7 @@ def _unpool(op: str, nd: int, input: Any, indices: Any, kernel_size: Any, stride
 
 def _unpool_backward(op: str, nd: int, grad_output: Any, input: Any, indices: Any,
                      kernel_size: Any, stride: Any, padding: Any, output_size: Any, fmt: str,
-                     out: Any) -> np.ndarray:
+                     out: Any) -> Array:
     x = operand(input, "input", op)
     g = operand(grad_output, "grad_output", op)
     ind = index_operand(indices, op)
@@ -303,7 +303,7 @@ def _unpool_backward(op: str, nd: int, grad_output: Any, input: Any, indices: An
 def max_unpool2d(input: Any, indices: Any, kernel_size: IntOrPair,
                  stride: IntOrPair | None = None, padding: IntOrPair = 0,
                  output_size: Sequence[int] | None = None, *, data_format: str = "NCHW",
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: Array | None = None) -> Array:
     """Partial inverse of max_pool2d, as ``torch.nn.functional.max_unpool2d``.
 
     Args:
@@ -328,7 +328,7 @@ def max_unpool1d(input: Any, indices: Any, kernel_size: int | Sequence[int],
                  stride: int | Sequence[int] | None = None,
                  padding: int | Sequence[int] = 0,
                  output_size: Sequence[int] | None = None, *, data_format: str = "NCL",
-                 out: np.ndarray | None = None) -> np.ndarray:
+                 out: Array | None = None) -> Array:
     """1-D :func:`max_unpool2d`: ``(N, C, L)`` -> ``(N, C, Lo)``."""
     return _unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding, output_size,
                    data_format, out)
@@ -338,7 +338,7 @@ def max_unpool2d_backward(grad_output: Any, input: Any, indices: Any, kernel_siz
                           stride: IntOrPair | None = None, padding: IntOrPair = 0,
                           output_size: Sequence[int] | None = None, *,
                           data_format: str = "NCHW",
-                          out: np.ndarray | None = None) -> np.ndarray:
+                          out: Array | None = None) -> Array:
     """Gradient of :func:`max_unpool2d` for its input: ``grad_output`` gathered
     at ``indices`` (every input position gathers, duplicates included)."""
     return _unpool_backward("max_unpool2d", 2, grad_output, input, indices, kernel_size, stride,
@@ -351,7 +351,7 @@ def max_unpool1d_backward(grad_output: Any, input: Any, indices: Any,
                           padding: int | Sequence[int] = 0,
                           output_size: Sequence[int] | None = None, *,
                           data_format: str = "NCL",
-                          out: np.ndarray | None = None) -> np.ndarray:
+                          out: Array | None = None) -> Array:
     """Gradient of :func:`max_unpool1d` for its input."""
     return _unpool_backward("max_unpool1d", 1, grad_output, input, indices, kernel_size, stride,
                             padding, output_size, data_format, out)
@@ -363,13 +363,23 @@ def _levels(levels: Any, op: str) -> list[int]:
     return list(in_int64(levels, "levels", op))
 
 
-def _spp_vector(lay: Layout, arr: np.ndarray | None) -> np.ndarray | None:
-    return None if arr is None else arr[None] if lay.unbatched else arr
+def _add_batch(arr: Any) -> Any:
+    """arr with a leading axis of 1: a view on the host, a reshape on a GPU."""
+    return arr[None] if isinstance(arr, np.ndarray) else arr.reshape((1,) + tuple(arr.shape))
+
+
+def _drop_batch(arr: Any) -> Any:
+    """The one item of a batch of 1, on the host or a GPU."""
+    return arr[0] if isinstance(arr, np.ndarray) else arr.reshape(tuple(arr.shape[1:]))
+
+
+def _spp_vector(lay: Layout, arr: Any) -> Any:
+    return None if arr is None else _add_batch(arr) if lay.unbatched else arr
 
 
 def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
                            data_format: str = "NCHW", return_indices: bool = False,
-                           out: np.ndarray | None = None) -> Any:
+                           out: Array | None = None) -> Any:
     """Spatial pyramid pooling (SPP-net): a fixed-length vector from any input size.
 
     For each level ``l`` in order, adaptive ``mode`` ('max' or 'avg') pooling to
@@ -388,16 +398,16 @@ def spatial_pyramid_pool2d(input: Any, levels: Sequence[int] = (1, 2, 4), mode: 
     r = _C.spatial_pyramid_pool2d(op, lay.as4d(x, "input"), lv, mode, lay.nhwc,
                                   bool(return_indices), _spp_vector(lay, out))
     y, ind = r if return_indices else (r, None)
-    y = out if out is not None else (y[0] if lay.unbatched else y)
+    y = out if out is not None else (_drop_batch(y) if lay.unbatched else y)
     if ind is None:
         return y
-    return y, (ind[0] if lay.unbatched else ind)
+    return y, (_drop_batch(ind) if lay.unbatched else ind)
 
 
 def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
                                     levels: Sequence[int] = (1, 2, 4), mode: str = "max", *,
                                     data_format: str = "NCHW", indices: Any = None,
-                                    out: np.ndarray | None = None) -> np.ndarray:
+                                    out: Array | None = None) -> Array:
     """Gradient of :func:`spatial_pyramid_pool2d` for its input (the levels' sum).
 
     ``indices``: the forward's (``return_indices=True``, mode 'max'), or None to
@@ -409,7 +419,7 @@ def spatial_pyramid_pool2d_backward(grad_output: Any, input: Any,
     lv = _levels(levels, op)
     ind = None if indices is None else index_operand(indices, op)
     out4 = lay.out4(out, x.shape, x, g)
-    gx = _C.spatial_pyramid_pool2d_backward(op, g[None] if lay.unbatched else g,
+    gx = _C.spatial_pyramid_pool2d_backward(op, _add_batch(g) if lay.unbatched else g,
                                             lay.as4d(x, "input"), lv,
                                             mode, lay.nhwc, _spp_vector(lay, ind), out4)
     return out if out is not None else lay.restore(gx)
@@ -427,7 +437,7 @@ def _roi_args(op: str, input: Any, boxes: Any, output_size: Any, spatial_scale: 
 
 
 def roi_pool(input: Any, boxes: Any, output_size: IntOrPair, spatial_scale: float = 1.0, *,
-             data_format: str = "NCHW", out: np.ndarray | None = None) -> np.ndarray:
+             data_format: str = "NCHW", out: Array | None = None) -> Array:
     """ROI max pooling, as ``torchvision.ops.roi_pool`` (Fast R-CNN).
 
     Args:
@@ -455,7 +465,7 @@ def roi_pool(input: Any, boxes: Any, output_size: IntOrPair, spatial_scale: floa
 
 def roi_pool_backward(grad_output: Any, input: Any, boxes: Any, output_size: IntOrPair,
                       spatial_scale: float = 1.0, *, data_format: str = "NCHW",
-                      out: np.ndarray | None = None) -> np.ndarray:
+                      out: Array | None = None) -> Array:
     """Gradient of :func:`roi_pool` for its input (overlapping boxes add up;
     boxes get none)."""
     op = "roi_pool"

@@ -21,7 +21,7 @@ from typing import Any, Optional
 import numpy as np
 
 from .. import _C
-from .._args import IntOrPair, int_tuple, operand
+from .._args import Array, IntOrPair, int_tuple, operand
 from ._layout import Layout, index_operand
 
 __all__ = [
@@ -108,7 +108,7 @@ def _forward(call: _PoolCall, input: Any, return_indices: bool, out: Any) -> Any
     return y, call.restore(idx)
 
 
-def _backward(call: _PoolCall, grad_output: Any, input: Any, indices: Any, out: Any) -> np.ndarray:
+def _backward(call: _PoolCall, grad_output: Any, input: Any, indices: Any, out: Any) -> Array:
     x = operand(input, "input", call.op)
     g = operand(grad_output, "grad_output", call.op)
     x4 = call.as4d(x, "input")
@@ -136,7 +136,7 @@ def max_pool2d(
     return_indices: bool = False,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
+    out: Optional[Array] = None,
 ) -> Any:
     """2-D max pooling, as ``torch.nn.functional.max_pool2d``.
 
@@ -163,7 +163,7 @@ def max_pool2d(
 def max_pool2d_backward(
     grad_output: Any,
     input: Any,
-    indices: Optional[np.ndarray],
+    indices: Optional[Array],
     kernel_size: IntOrPair,
     stride: Optional[IntOrPair] = None,
     padding: IntOrPair = 0,
@@ -171,8 +171,8 @@ def max_pool2d_backward(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`max_pool2d` for its input.
 
     Args:
@@ -201,7 +201,7 @@ def max_pool1d(
     return_indices: bool = False,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
+    out: Optional[Array] = None,
 ) -> Any:
     """1-D max pooling, as ``torch.nn.functional.max_pool1d``: input ``(N, C, L)``
     (``(N, L, C)`` with ``data_format='NLC'``) or unbatched ``(C, L)``. Indices
@@ -214,7 +214,7 @@ def max_pool1d(
 def max_pool1d_backward(
     grad_output: Any,
     input: Any,
-    indices: Optional[np.ndarray],
+    indices: Optional[Array],
     kernel_size: IntOrPair,
     stride: Optional[IntOrPair] = None,
     padding: IntOrPair = 0,
@@ -222,8 +222,8 @@ def max_pool1d_backward(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`max_pool1d` for its input (see :func:`max_pool2d_backward`)."""
     call = _max_call("max_pool1d", 1, input, kernel_size, stride, padding, dilation, ceil_mode,
                      data_format)
@@ -246,8 +246,8 @@ def avg_pool2d(
     divisor_override: Optional[int] = None,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """2-D average pooling, as ``torch.nn.functional.avg_pool2d``.
 
     Each output is the window's sum (padding reads 0) divided by:
@@ -279,8 +279,8 @@ def avg_pool2d_backward(
     divisor_override: Optional[int] = None,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`avg_pool2d` for its input: each output's gradient
     divided by its divisor, added over its window (input only shapes it)."""
     call = _avg_call("avg_pool2d", 2, input, kernel_size, stride, padding, ceil_mode,
@@ -297,8 +297,8 @@ def avg_pool1d(
     count_include_pad: bool = True,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """1-D average pooling, as ``torch.nn.functional.avg_pool1d`` (divisor rules
     of :func:`avg_pool2d`); input ``(N, C, L)``, ``(N, L, C)`` (NLC) or ``(C, L)``."""
     call = _avg_call("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
@@ -316,8 +316,8 @@ def avg_pool1d_backward(
     count_include_pad: bool = True,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`avg_pool1d` for its input."""
     call = _avg_call("avg_pool1d", 1, input, kernel_size, stride, padding, ceil_mode,
                      count_include_pad, None, data_format)
@@ -338,8 +338,8 @@ def lp_pool2d(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """2-D power-average pooling, exactly ``torch.nn.functional.lp_pool2d``.
 
     PyTorch defines it as ``(avg_pool2d(x ** p, k, stride, 0, ceil_mode) * kh * kw) ** (1 / p)``
@@ -374,8 +374,8 @@ def lp_pool2d_backward(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCHW",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`lp_pool2d` for its input:
     ``grad * out / sum(x ** p) * x ** (p - 1)`` summed over the windows holding x,
     and 0 from a window whose sum is 0 (no NaN)."""
@@ -391,8 +391,8 @@ def lp_pool1d(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """1-D power-average pooling, exactly ``torch.nn.functional.lp_pool1d``
     (definition and edge cases as :func:`lp_pool2d` with ``kh = 1``)."""
     call = _lp_call("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode, data_format)
@@ -408,8 +408,8 @@ def lp_pool1d_backward(
     ceil_mode: bool = False,
     *,
     data_format: str = "NCL",
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """Gradient of :func:`lp_pool1d` for its input (see :func:`lp_pool2d_backward`)."""
     call = _lp_call("lp_pool1d", 1, input, norm_type, kernel_size, stride, ceil_mode, data_format)
     return _backward(call, grad_output, input, None, out)

@@ -309,7 +309,7 @@ class MaxUnpool2d(_Pool):
         return self.forward_with(x, pool.indices, spatial)
 
     def forward_with(self, x: np.ndarray, indices: np.ndarray,
-                     output_size: Optional[Sequence[int]] = None) -> np.ndarray:
+                     output_size: Optional[Sequence[int]] = None) -> Any:
         """Unpools ``x`` (``(N, C, H, W)``) with int64 ``indices`` of its shape
         into ``output_size`` (``(Ho, Wo)``; None: the default size)."""
         self._input, self.indices = x, indices
@@ -317,7 +317,7 @@ class MaxUnpool2d(_Pool):
         return F.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding,
                               self.output_size, data_format=self.data_format)
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray) -> Any:
         chk.saved(self, "_input", "indices")
         return F.max_unpool2d_backward(grad_output, self._input, self.indices, self.kernel_size,
                                        self.stride, self.padding, self.output_size,
@@ -527,7 +527,7 @@ class SpatialPyramidPool2d(_Pool):
             result, self.indices = result
         return result
 
-    def backward(self, grad_output: np.ndarray) -> np.ndarray:
+    def backward(self, grad_output: np.ndarray) -> Any:
         chk.saved(self, "_input")
         return F.spatial_pyramid_pool2d_backward(grad_output, self._input, self.levels, self.mode,
                                                  data_format=self.data_format,
