@@ -4,6 +4,15 @@
 #include <cstdint>
 #include <utility>
 
+// Marks a helper callable from CUDA device code as well as from the host.
+#ifndef CC_HOST_DEVICE
+#ifdef __CUDACC__
+#define CC_HOST_DEVICE __host__ __device__
+#else
+#define CC_HOST_DEVICE
+#endif
+#endif
+
 namespace convcore {
 
 enum class PadMode { constant, reflect, replicate, circular, symmetric };
@@ -41,7 +50,7 @@ inline std::pair<int64_t, int64_t> same_padding(int64_t n, int64_t k, int64_t st
 // The source index that padded position i (in [-before, n + after)) reads,
 // or -1 when it reads the constant. Validation guarantees the pad widths each
 // mode needs (reflect: pad < n; symmetric, circular: pad <= n).
-inline int64_t source_index(int64_t i, int64_t n, PadMode mode) {
+CC_HOST_DEVICE inline int64_t source_index(int64_t i, int64_t n, PadMode mode) {
   if (i >= 0 && i < n) return i;
   switch (mode) {
     case PadMode::reflect: return i < 0 ? -i : 2 * (n - 1) - i;
