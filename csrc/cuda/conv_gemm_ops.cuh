@@ -8,6 +8,13 @@
 #include "core/tensor.h"
 #include "ops/shape.h"
 
+// Host-and-device, always inlined into the tile kernel on the device.
+#ifdef __CUDACC__
+#define CC_CONV_GEMM_FN __host__ __device__ __forceinline__
+#else
+#define CC_CONV_GEMM_FN inline
+#endif
+
 namespace convcore::cuda::conv_gemm {
 
 // --------------------------------------------------------------- loaders --
@@ -21,15 +28,15 @@ struct ImageLoad {
   int64_t sc, sn, sh, sw, w, pixels;
   bool contiguous;  // whether the loader's col index is unit-stride in memory
 
-  CC_HOST_DEVICE inline T at(int64_t c, int64_t col) const {
+  CC_CONV_GEMM_FN T at(int64_t c, int64_t col) const {
     const int64_t img = col / pixels, pix = col - img * pixels;
     const int64_t i = pix / w, j = pix - i * w;
     return p[c * sc + img * sn + i * sh + j * sw];
   }
-  CC_HOST_DEVICE inline T operator()(int64_t r, int64_t c) const {
+  CC_CONV_GEMM_FN T operator()(int64_t r, int64_t c) const {
     return ChannelRows ? at(r, c) : at(c, r);
   }
-  CC_HOST_DEVICE inline bool cols_contiguous() const { return contiguous; }
+  CC_CONV_GEMM_FN bool cols_contiguous() const { return contiguous; }
 };
 
 // The patch matrix of the forward pass: row kk = (ci, a, b) (channel, kernel
@@ -48,7 +55,7 @@ struct PatchLoad {
   T pad_value;
   bool contiguous;
 
-  CC_HOST_DEVICE inline T at(int64_t kk, int64_t col) const {
+  CC_CONV_GEMM_FN T at(int64_t kk, int64_t col) const {
     const int64_t taps = kh * kw;
     const int64_t ci = kk / taps, t = kk - ci * taps;
     const int64_t a = t / kw, b = t - a * kw;
@@ -59,10 +66,10 @@ struct PatchLoad {
     if (ih < 0 || iw < 0) return pad_value;
     return p[ci * sc + img * sn + ih * sh + iw * sw];
   }
-  CC_HOST_DEVICE inline T operator()(int64_t r, int64_t c) const {
+  CC_CONV_GEMM_FN T operator()(int64_t r, int64_t c) const {
     return TapRows ? at(r, c) : at(c, r);
   }
-  CC_HOST_DEVICE inline bool cols_contiguous() const { return contiguous; }
+  CC_CONV_GEMM_FN bool cols_contiguous() const { return contiguous; }
 };
 
 // grad_output gathered for the backward-input pass: row kk = (co, a, b),
@@ -80,7 +87,7 @@ struct GradLoad {
   int64_t kh, kw, stride_h, stride_w, dil_h, dil_w;
   bool contiguous;
 
-  CC_HOST_DEVICE inline T operator()(int64_t kk, int64_t col) const {
+  CC_CONV_GEMM_FN T operator()(int64_t kk, int64_t col) const {
     const int64_t taps = kh * kw;
     const int64_t co = kk / taps, t = kk - co * taps;
     const int64_t a = t / kw, b = t - a * kw;
@@ -92,7 +99,7 @@ struct GradLoad {
     if (qh * stride_h != rh || qw * stride_w != rw || qh >= oh || qw >= ow) return T(0);
     return p[co * sc + img * sn + qh * sh + qw * sw];
   }
-  CC_HOST_DEVICE inline bool cols_contiguous() const { return contiguous; }
+  CC_CONV_GEMM_FN bool cols_contiguous() const { return contiguous; }
 };
 
 // W_g^T with the columns (co, tap): A(ci, kk) = w[co * k_gemm + ci * taps + t],
@@ -101,12 +108,12 @@ template <class T>
 struct WeightTLoad {
   const T* p;
   int64_t taps, k_gemm;
-  CC_HOST_DEVICE inline T operator()(int64_t ci, int64_t kk) const {
+  CC_CONV_GEMM_FN T operator()(int64_t ci, int64_t kk) const {
     const int64_t co = kk / taps, t = kk - co * taps;
     return p[co * k_gemm + ci * taps + t];
   }
   // Consecutive taps of one filter are adjacent; consecutive ci are taps apart.
-  CC_HOST_DEVICE inline bool cols_contiguous() const { return taps > 1; }
+  CC_CONV_GEMM_FN bool cols_contiguous() const { return taps > 1; }
 };
 
 // ---------------------------------------------------------------- storers --
@@ -118,7 +125,7 @@ struct ImageStore {
   int64_t sc, sn, sh, sw, w, pixels;
   const T* bias;  // the group's first channel, or null
   template <class Acc>
-  CC_HOST_DEVICE inline void operator()(int64_t m, int64_t n, Acc v) const {
+  CC_CONV_GEMM_FN void operator()(int64_t m, int64_t n, Acc v) const {
     const int64_t img = n / pixels, pix = n - img * pixels;
     const int64_t i = pix / w, j = pix - i * w;
     T r = static_cast<T>(v);
@@ -135,7 +142,7 @@ struct ImageStore {
 // source_index is (ih, iw), in increasing (r, s) order (deterministic). Only
 // the padding rows/columns and the interior one can map to a given source.
 template <class T>
-CC_HOST_DEVICE inline T fold_sum(const T* plane, int64_t h, int64_t w, int64_t hp, int64_t wp,
+CC_CONV_GEMM_FN T fold_sum(const T* plane, int64_t h, int64_t w, int64_t hp, int64_t wp,
                                  int64_t pad_top, int64_t pad_left, PadMode mode, int64_t ih,
                                  int64_t iw) {
   const int64_t top_end = pad_top < hp ? pad_top : hp, left_end = pad_left < wp ? pad_left : wp;
