@@ -293,3 +293,19 @@ def test_nan_and_inf_through_activations(isa):
     np.testing.assert_array_equal(F.tanh(x), [np.nan, 1, -1])
     np.testing.assert_array_equal(F.elu(x), [np.nan, np.inf, -1])
     np.testing.assert_array_equal(F.leaky_relu(x, 0.5), [np.nan, np.inf, -np.inf])
+
+
+def test_core_takes_arrays_only():
+    # the bindings take NumPy arrays or DeviceArrays (no implicit conversion there)
+    from convcore import _C
+
+    with pytest.raises(TypeError, match="relu: input must be a numpy.ndarray or a convcore DeviceArray, got list"):
+        _C.relu([1.0])
+    with pytest.raises(TypeError, match="softmax_backward: grad_output must be a numpy.ndarray"):
+        _C.softmax_backward([1.0], np.ones(1), 0)
+    with pytest.raises(TypeError, match="cross_entropy: target must be a numpy.ndarray"):
+        _C.cross_entropy(np.ones((2, 3)), [0, 1], None, -100, "mean", 0.0)
+    with pytest.raises(TypeError, match="mse_loss: target must be a numpy.ndarray"):
+        _C.mse_loss(np.ones(2), [1.0, 2.0], "mean")
+    with pytest.raises(TypeError, match="inplace=True needs a numpy.ndarray or DeviceArray input, got list"):
+        F.relu([1.0], inplace=True)

@@ -147,8 +147,36 @@ def test_unknown_algorithm():
     for call in [lambda: convcore.explain("conv2d", (1, 2, 5, 5), (2, 2, 3, 3), algorithm="winograd"),
                  lambda: F.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 3, 3)), algorithm="winograd")]:
         with pytest.raises(ValueError, match=r"algorithm must be one of 'depthwise_direct', 'gemm_1x1', "
-                                              r"'im2col_gemm' or None, got 'winograd'"):
+                                              r"'im2col_gemm' \(CPU\), 'implicit_gemm' \(GPU\) or None, "
+                                              r"got 'winograd'"):
             call()
+
+
+def test_device_only_algorithms_are_refused_on_the_other_device():
+    with pytest.raises(ValueError, match="implicit_gemm' cannot run this problem: runs on the GPU only"):
+        F.conv2d(np.zeros((1, 2, 5, 5)), np.zeros((2, 2, 3, 3)), algorithm="implicit_gemm")
+    with pytest.raises(ValueError, match="im2col_gemm' cannot run this problem: runs on the CPU only"):
+        convcore.explain("conv2d", (1, 2, 5, 5), (2, 2, 3, 3), algorithm="im2col_gemm", device="cuda")
+
+
+def test_explain_gpu_choice_follows_the_math_mode():
+    shape = dict(input_shape=(32, 64, 56, 56), weight_shape=(64, 64, 3, 3), padding=1)
+    e = convcore.explain("conv2d", device="cuda", **shape)
+    assert (e.algorithm, e.device, e.math, e.threads) == ("implicit_gemm", "cuda:0", "float32 (SIMT FMA)", 0)
+    assert "shared-memory tiles" in e.reason and "cuda:0, float32" in str(e)
+    with convcore.cuda.math_mode("tf32"):
+        e = convcore.explain("conv2d", device="cuda", pass_="backward_weight", **shape)
+        assert e.math == "tf32 tensor cores (WMMA), float32 accumulation"
+        assert convcore.explain("conv2d", device="cuda", dtype=np.float64, **shape).math == "float64 (SIMT FMA)"
+    assert convcore.cuda.get_math_mode() == "fp32"
+    dw = convcore.explain("conv2d", (8, 32, 14, 14), (32, 1, 3, 3), groups=32, padding=1, device="cuda:0")
+    assert dw.algorithm == "depthwise_direct" and dw.device == "cuda:0"
+    pw = convcore.explain("conv2d", (8, 32, 14, 14), (64, 32, 1, 1), device="cuda")
+    assert pw.algorithm == "gemm_1x1" and [r[0] for r in pw.rejected] == ["depthwise_direct"]
+    cpu = convcore.explain("conv2d", **shape)
+    assert (cpu.device, cpu.math, cpu.algorithm) == ("cpu", "float32", "im2col_gemm")
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'cuda:N', got 'gpu'"):
+        convcore.explain("conv2d", device="gpu", **shape)
 
 
 # ============================================================================ workspace

@@ -148,3 +148,13 @@ def test_torch_parity_of_the_statistics(torch):
     ty = torch.nn.functional.dropout(torch.from_numpy(x), 0.2).numpy()
     assert set(np.unique(y)) == set(np.unique(ty))
     assert abs((y > 0).mean() - (ty > 0).mean()) < 0.01
+
+
+def test_backward_mask_any_layout_or_list(rng):
+    x = rng.standard_normal((6, 7))
+    _, mask = F.dropout(x, 0.5, seed=3, return_mask=True)
+    g = rng.standard_normal((6, 7))
+    want = F.dropout_backward(g, x, 0.5, seed=3)
+    strided = np.ascontiguousarray(mask.T).T  # same values, Fortran order
+    np.testing.assert_array_equal(F.dropout_backward(g, x, 0.5, mask=strided), want)
+    np.testing.assert_array_equal(F.dropout_backward(g, x, 0.5, mask=mask.tolist()), want)

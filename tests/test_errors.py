@@ -460,7 +460,7 @@ def test_out_backward_errors():
         F.conv2d_backward(G, X, W, out=(z(1, 4, 5, 4), None, None))
     with raises(ValueError, "out (grad_weight) has shape (4, 4, 3, 2)", "expected (4, 4, 3, 3)"):
         F.conv2d_backward(G, X, W, out=(None, z(4, 4, 3, 2), None))
-    with raises(ValueError, "out (grad_bias) has shape (3,)", "expected (4)"):
+    with raises(ValueError, "out (grad_bias) has shape (3,)", "expected (4,)"):
         F.conv2d_backward(G, X, W, out=(None, None, z(3)))
     with raises(TypeError, "out (grad_input) has dtype float64", "expected float32"):
         F.conv2d_backward(G, X, W, out=(z(1, 4, 5, 5, dtype=np.float64), None, None))

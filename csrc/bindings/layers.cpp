@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: MIT
-// Bindings of the layer operators. Arrays of any rank are reshaped (views of
-// C-contiguous arrays, no copies) into the flat / [outer, C, inner] / [rows,
-// features] forms the core works on; shapes are validated by ops/layers_params.
+// Bindings of the layer operators. Arrays of any rank, NumPy arrays on the
+// host or DeviceArrays on a GPU, are reshaped (views of C-contiguous arrays,
+// no copies) into the flat / [outer, C, inner] / [rows, features] forms the
+// core works on; shapes are validated by ops/layers_params. Results are
+// allocated on the inputs' device.
 #include <pybind11/stl.h>
 
 #include <cstring>
 
 #include "bindings/arrays.h"
+#include "bindings/device_array.h"
 #include "core/error.h"
+#include "cuda/runtime.h"
 #include "dispatch/layers.h"
 
 namespace convcore::bindings {
@@ -15,7 +19,16 @@ namespace {
 
 using Shape = std::vector<int64_t>;
 
-Shape shape_of(const py::array& a) { return Shape(a.shape(), a.shape() + a.ndim()); }
+// The shape of a NumPy array or a DeviceArray.
+Shape shape_of(const py::object& a) {
+  Shape s;
+  for (const py::handle v : py::tuple(a.attr("shape"))) s.push_back(v.cast<int64_t>());
+  return s;
+}
+
+int64_t size_of(const py::object& a) { return a.attr("size").cast<int64_t>(); }
+
+bool writeable(const py::object& a) { return a.attr("flags").attr("writeable").cast<bool>(); }
 
 int64_t numel_of(const Shape& s) {
   int64_t n = 1;
@@ -23,33 +36,52 @@ int64_t numel_of(const Shape& s) {
   return n;
 }
 
-// a viewed with `sizes` (same number of elements, C-contiguous: no copy).
-py::array reshaped(const py::array& a, const Shape& sizes) {
-  return py::array(a).reshape(std::vector<py::ssize_t>(sizes.begin(), sizes.end()));
+// a viewed with `sizes` (same number of elements, C-contiguous: no copy);
+// a.reshape(*sizes), which NumPy arrays and DeviceArrays both take.
+py::object reshaped(const py::object& a, const Shape& sizes) {
+  py::tuple dims(sizes.size());
+  for (size_t i = 0; i < sizes.size(); ++i) dims[i] = py::int_(sizes[i]);
+  return a.attr("reshape")(*dims);
+}
+
+// TypeError naming `name` unless a is a NumPy array or a DeviceArray.
+void check_is_array(const py::object& a, const char* op, const char* name) {
+  if (!py::isinstance<py::array>(a) && !py::isinstance<DeviceArray>(a)) view_of(a, op, name);  // throws
 }
 
 // Arrays of any rank are checked (dtype, layout) through such views, since
 // TensorView holds at most 4 dimensions.
-TensorView flat_view(const py::array& a, const char* op, const char* name) {
-  return view_of(reshaped(a, {static_cast<int64_t>(a.size())}), op, name);
+TensorView flat_view(const py::object& a, const char* op, const char* name) {
+  check_is_array(a, op, name);
+  return view_of(reshaped(a, {size_of(a)}), op, name);
 }
 
-// Output shaped like `like`: a new array, or out after checks.
-py::array output_like(const char* op, const char* name, const py::array& like,
-                      const std::optional<py::array>& out) {
-  return output_array(op, name, flat_view(like, op, "input").dtype, shape_of(like), out);
+// Output shaped like `like`, on its device: a new array, or out after checks.
+py::object output_like(const char* op, const char* name, const py::object& like,
+                       const std::optional<py::object>& out) {
+  const TensorView v = flat_view(like, op, "input");
+  return output_array(op, name, v.dtype, shape_of(like), out, &v);
 }
 
-// Any integer array as a C-contiguous int64 array; TypeError otherwise.
-py::array int64_target(const char* op, const py::array& target) {
-  const char kind = target.dtype().kind();
+// Any integer host array as a C-contiguous int64 array; a device array must
+// already be int64 (no conversion on the device); TypeError otherwise.
+py::object int64_target(const char* op, const py::object& target) {
+  check_is_array(target, op, "target");
+  const py::dtype dtype = py::dtype::from_args(target.attr("dtype"));
+  const char kind = dtype.kind();
   if (kind != 'i' && kind != 'u')
-    throw_dtype_error(op, ": target has dtype ", std::string(py::str(target.dtype())),
+    throw_dtype_error(op, ": target has dtype ", std::string(py::str(dtype)),
                       "; expected an integer dtype (class indices)");
+  if (!py::isinstance<py::array>(target)) {
+    if (!dtype.is(py::dtype::of<int64_t>()))
+      throw_dtype_error(op, ": target has dtype ", std::string(py::str(dtype)),
+                        "; a target on the GPU must be int64");
+    return target;
+  }
   return py::array_t<int64_t, py::array::c_style | py::array::forcecast>::ensure(target);
 }
 
-std::optional<TensorView> optional_view(const std::optional<py::array>& a, const char* op,
+std::optional<TensorView> optional_view(const std::optional<py::object>& a, const char* op,
                                         const char* name) {
   if (!a) return std::nullopt;
   return view_of(*a, op, name);
@@ -62,26 +94,29 @@ const V* ptr_or_null(const std::optional<V>& v) {
 
 // --- activations ---
 
-py::array activation(const char* op, Activation f, const py::array& input, double param, bool inplace,
-                     const std::optional<py::array>& out) {
+py::object activation(const char* op, Activation f, const py::object& input, double param, bool inplace,
+                      const std::optional<py::object>& out) {
   const TensorView x = flat_view(input, op, "input");
-  py::array y = inplace ? input : output_like(op, "output", input, out);
-  if (inplace) CC_CHECK_ARG(input.writeable(), op, ": inplace=True needs a writeable input");
+  if (inplace) CC_CHECK_ARG(writeable(input), op, ": inplace=True needs a writeable input");
+  py::object y = inplace ? input : output_like(op, "output", input, out);
   const TensorView yv = flat_view(y, op, "output");
   py::gil_scoped_release release;
   activation_forward(op, f, x, yv, param);
   return y;
 }
 
-py::array activation_grad(const char* op, Activation f, const py::array& grad_output,
-                          const py::array& input, double param, const std::optional<py::array>& output,
-                          const std::optional<py::array>& out) {
+py::object activation_grad(const char* op, Activation f, const py::object& grad_output,
+                           const py::object& input, double param, const std::optional<py::object>& output,
+                           const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
   const TensorView g = flat_view(grad_output, op, "grad_output"), x = flat_view(input, op, "input");
   std::optional<TensorView> yv;
   if (output) yv = flat_view(*output, op, "output");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   activation_backward(op, f, g, x, ptr_or_null(yv), gxv, param);
@@ -90,24 +125,28 @@ py::array activation_grad(const char* op, Activation f, const py::array& grad_ou
 
 // --- softmax ---
 
-TensorView softmax_view(const py::array& a, const SoftmaxShape& s, const char* op, const char* name) {
+TensorView softmax_view(const py::object& a, const SoftmaxShape& s, const char* op, const char* name) {
   return view_of(reshaped(a, {s.outer, s.classes, s.inner}), op, name);
 }
 
-py::array softmax(const char* op, bool log, const py::array& input, int64_t dim,
-                  const std::optional<py::array>& out) {
+py::object softmax(const char* op, bool log, const py::object& input, int64_t dim,
+                   const std::optional<py::object>& out) {
+  check_is_array(input, op, "input");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   const TensorView x = softmax_view(input, s, op, "input");
-  py::array y = output_like(op, "output", input, out);
+  py::object y = output_like(op, "output", input, out);
   const TensorView yv = softmax_view(y, s, op, "output");
   py::gil_scoped_release release;
   softmax_forward(op, log, s, x, yv);
   return y;
 }
 
-py::array softmax_grad(const char* op, bool log, const py::array& grad_output, const py::array& input,
-                       int64_t dim, const std::optional<py::array>& output,
-                       const std::optional<py::array>& out) {
+py::object softmax_grad(const char* op, bool log, const py::object& grad_output, const py::object& input,
+                        int64_t dim, const std::optional<py::object>& output,
+                        const std::optional<py::object>& out) {
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  if (output) check_is_array(*output, op, "output");
   const SoftmaxShape s = softmax_shape(op, shape_of(input), dim);
   check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   if (output) check_same_shape(op, "output", shape_of(*output), "input", shape_of(input));
@@ -115,7 +154,7 @@ py::array softmax_grad(const char* op, bool log, const py::array& grad_output, c
   const TensorView x = softmax_view(input, s, op, "input");
   std::optional<TensorView> yv;
   if (output) yv = softmax_view(*output, s, op, "output");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = softmax_view(gx, s, op, "grad_input");
   py::gil_scoped_release release;
   softmax_backward(op, log, s, g, x, ptr_or_null(yv), gxv);
@@ -128,16 +167,17 @@ struct CrossEntropyCall {
   const char* op;
   SoftmaxShape s;
   CrossEntropyParams p;
-  py::array target;  // int64
+  py::object target;  // int64
   TensorView logits, target_view;
   std::optional<TensorView> weight;
 
-  CrossEntropyCall(const char* name, const py::array& input, const py::array& target_in,
-                   const std::optional<py::array>& weight_in, int64_t ignore_index,
+  CrossEntropyCall(const char* name, const py::object& input, const py::object& target_in,
+                   const std::optional<py::object>& weight_in, int64_t ignore_index,
                    const std::string& reduction, double label_smoothing, bool channels_last)
       : op(name) {
     flat_view(input, op, "input");
     target = int64_target(op, target_in);
+    if (weight_in) check_is_array(*weight_in, op, "weight");
     const Shape weight_shape = weight_in ? shape_of(*weight_in) : Shape{};
     s = cross_entropy_shape(op, shape_of(input), shape_of(target), weight_in ? &weight_shape : nullptr,
                             channels_last);
@@ -150,60 +190,66 @@ struct CrossEntropyCall {
   Shape loss_shape() const { return p.reduction == Reduction::none ? shape_of(target) : Shape{}; }
 };
 
-py::array cross_entropy(const py::array& input, const py::array& target,
-                        const std::optional<py::array>& weight, int64_t ignore_index,
-                        const std::string& reduction, double label_smoothing, bool channels_last) {
+py::object cross_entropy(const py::object& input, const py::object& target,
+                         const std::optional<py::object>& weight, int64_t ignore_index,
+                         const std::string& reduction, double label_smoothing, bool channels_last) {
   const CrossEntropyCall c("cross_entropy", input, target, weight, ignore_index, reduction,
                            label_smoothing, channels_last);
-  py::array loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt);
+  py::object loss = output_array(c.op, "output", c.logits.dtype, c.loss_shape(), std::nullopt, &c.logits);
   const TensorView lv = flat_view(loss, c.op, "output");
   py::gil_scoped_release release;
   cross_entropy_forward(c.op, c.s, c.logits, c.target_view, ptr_or_null(c.weight), c.p, lv);
   return loss;
 }
 
-py::array cross_entropy_grad(const py::array& grad_output, const py::array& input,
-                             const py::array& target, const std::optional<py::array>& weight,
-                             int64_t ignore_index, const std::string& reduction,
-                             double label_smoothing, bool channels_last,
-                             const std::optional<py::array>& out) {
+py::object cross_entropy_grad(const py::object& grad_output, const py::object& input,
+                              const py::object& target, const std::optional<py::object>& weight,
+                              int64_t ignore_index, const std::string& reduction,
+                              double label_smoothing, bool channels_last,
+                              const std::optional<py::object>& out) {
   const CrossEntropyCall c("cross_entropy_backward", input, target, weight, ignore_index, reduction,
                            label_smoothing, channels_last);
+  check_is_array(grad_output, c.op, "grad_output");
   CC_CHECK_ARG(shape_of(grad_output) == c.loss_shape() ||
-                   (c.p.reduction != Reduction::none && grad_output.size() == 1),
+                   (c.p.reduction != Reduction::none && size_of(grad_output) == 1),
                c.op, ": grad_output has shape ", shape_string(shape_of(grad_output)),
                ", expected the loss's shape ", shape_string(c.loss_shape()));
   const TensorView g = flat_view(grad_output, c.op, "grad_output");
-  py::array gx = output_like(c.op, "grad_input", input, out);
+  py::object gx = output_like(c.op, "grad_input", input, out);
   const TensorView gxv = view_of(reshaped(gx, {c.s.outer, c.s.classes, c.s.inner}), c.op, "grad_input");
   py::gil_scoped_release release;
   cross_entropy_backward(c.op, c.s, g, c.logits, c.target_view, ptr_or_null(c.weight), c.p, gxv);
   return gx;
 }
 
-py::array mse_loss(const py::array& input, const py::array& target, const std::string& reduction) {
+py::object mse_loss(const py::object& input, const py::object& target, const std::string& reduction) {
   const char* op = "mse_loss";
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
-  py::array loss = output_array(op, "output", x.dtype, r == Reduction::none ? shape_of(input) : Shape{},
-                                std::nullopt);
+  py::object loss = output_array(op, "output", x.dtype, r == Reduction::none ? shape_of(input) : Shape{},
+                                 std::nullopt, &x);
   const TensorView lv = flat_view(loss, op, "output");
   py::gil_scoped_release release;
   mse_forward(op, x, t, r, lv);
   return loss;
 }
 
-py::array mse_loss_grad(const py::array& grad_output, const py::array& input, const py::array& target,
-                        const std::string& reduction, const std::optional<py::array>& out) {
+py::object mse_loss_grad(const py::object& grad_output, const py::object& input, const py::object& target,
+                         const std::string& reduction, const std::optional<py::object>& out) {
   const char* op = "mse_loss_backward";
+  check_is_array(grad_output, op, "grad_output");
+  check_is_array(input, op, "input");
+  check_is_array(target, op, "target");
   const Reduction r = parse_reduction(op, reduction);
   check_same_shape(op, "input", shape_of(input), "target", shape_of(target));
   if (r == Reduction::none)
     check_same_shape(op, "grad_output", shape_of(grad_output), "input", shape_of(input));
   const TensorView g = flat_view(grad_output, op, "grad_output");
   const TensorView x = flat_view(input, op, "input"), t = flat_view(target, op, "target");
-  py::array gx = output_like(op, "grad_input", input, out);
+  py::object gx = output_like(op, "grad_input", input, out);
   const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   mse_backward(op, g, x, t, r, gxv);
@@ -213,43 +259,62 @@ py::array mse_loss_grad(const py::array& grad_output, const py::array& input, co
 // --- dropout ---
 
 // training=False is the identity: a copy, or input itself for inplace.
-py::object dropout(const py::array& input, double p, uint64_t seed, bool training, bool inplace,
-                   bool return_mask, const std::optional<py::array>& out) {
+py::object dropout(const py::object& input, double p, uint64_t seed, bool training, bool inplace,
+                   bool return_mask, const std::optional<py::object>& out) {
   const char* op = "dropout";
   check_dropout_p(op, p);
+  const Shape shape = shape_of(input);
   const TensorView x = flat_view(input, op, "input");
-  if (inplace) CC_CHECK_ARG(input.writeable(), op, ": inplace=True needs a writeable input");
-  py::array y = inplace ? input : output_like(op, "output", input, out);
+  if (inplace)
+    CC_CHECK_ARG(input.attr("flags").attr("writeable").cast<bool>(), op,
+                 ": inplace=True needs a writeable input");
+  py::object y = inplace ? input : output_array(op, "output", x.dtype, shape, out, &x);
   const TensorView yv = flat_view(y, op, "output");
-  py::array_t<bool> mask(std::vector<py::ssize_t>(input.shape(), input.shape() + input.ndim()));
-  uint8_t* keep = return_mask ? reinterpret_cast<uint8_t*>(mask.mutable_data()) : nullptr;
+  py::object mask = py::none();
+  std::optional<TensorView> keep_view;
+  if (return_mask) {
+    mask = output_array(op, "mask", DType::b8, shape, std::nullopt, &x);
+    keep_view = mask_view_of(reshaped(mask, {x.numel()}), op, "mask");
+  }
+  uint8_t* keep = keep_view ? keep_view->ptr<uint8_t>() : nullptr;
   {
     py::gil_scoped_release release;
     if (training) {
       dropout_forward(op, x, p, seed, yv, keep);
+    } else if (on_cuda(x)) {
+      check_same_device(op, {{"input", &x}, {"output", &yv}});
+      if (!inplace)
+        cuda::copy_device_to_device(yv.data, x.data, x.numel() * dtype_size(x.dtype),
+                                    x.device_index);
+      if (keep) cuda::fill(keep, 1, DType::b8, x.numel(), x.device_index);
     } else {
+      check_same_device(op, {{"input", &x}, {"output", &yv}});
       if (!inplace) std::memcpy(yv.data, x.data, static_cast<size_t>(x.numel() * dtype_size(x.dtype)));
       if (keep) std::memset(keep, 1, static_cast<size_t>(x.numel()));
     }
   }
   if (return_mask) return py::make_tuple(y, mask);
-  return std::move(y);
+  return y;
 }
 
-py::array dropout_grad(const py::array& grad_output, double p, uint64_t seed,
-                       const std::optional<py::array>& mask, const std::optional<py::array>& out) {
+py::object dropout_grad(const py::object& grad_output, double p, uint64_t seed,
+                        const std::optional<py::object>& mask,
+                        const std::optional<py::object>& out) {
   const char* op = "dropout_backward";
   check_dropout_p(op, p);
+  const Shape shape = shape_of(grad_output);
   const TensorView g = flat_view(grad_output, op, "grad_output");
-  py::array_t<bool, py::array::c_style | py::array::forcecast> keep;
+  std::optional<TensorView> keep_view;
   if (mask) {
-    if (!mask->dtype().is(py::dtype::of<bool>()))
-      throw_dtype_error(op, ": mask has dtype ", std::string(py::str(mask->dtype())), "; expected bool");
-    check_same_shape(op, "mask", shape_of(*mask), "grad_output", shape_of(grad_output));
-    keep = py::array_t<bool, py::array::c_style | py::array::forcecast>::ensure(*mask);
+    const py::object dt = mask->attr("dtype");
+    if (!dt.equal(py::dtype::of<bool>()))
+      throw_dtype_error(op, ": mask has dtype ", std::string(py::str(dt)), "; expected bool");
+    check_same_shape(op, "mask", shape_of(*mask), "grad_output", shape);
+    keep_view = mask_view_of(reshaped(*mask, {g.numel()}), op, "mask");
+    check_same_device(op, {{"grad_output", &g}, {"mask", &*keep_view}});
   }
-  const uint8_t* keep_data = mask ? reinterpret_cast<const uint8_t*>(keep.data()) : nullptr;
-  py::array gx = output_like(op, "grad_input", grad_output, out);
+  const uint8_t* keep_data = keep_view ? keep_view->ptr<const uint8_t>() : nullptr;
+  py::object gx = output_array(op, "grad_input", g.dtype, shape, out, &g);
   const TensorView gxv = flat_view(gx, op, "grad_input");
   py::gil_scoped_release release;
   dropout_backward(op, g, keep_data, p, seed, gxv);
@@ -264,16 +329,18 @@ Shape linear_output_shape(const Shape& input, int64_t out_features) {
   return s;
 }
 
-py::array linear(const py::array& input, const py::array& weight, const std::optional<py::array>& bias,
-                 const std::optional<py::array>& out) {
+py::object linear(const py::object& input, const py::object& weight,
+                  const std::optional<py::object>& bias, const std::optional<py::object>& out) {
   const char* op = "linear";
   const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
   flat_view(input, op, "input");
-  const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
+  const LinearShape s =
+      linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
   const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
   const std::optional<TensorView> b = optional_view(bias, op, "bias");
-  py::array y = output_array(op, "output", x.dtype, linear_output_shape(shape_of(input), s.out_features), out);
+  py::object y = output_array(op, "output", x.dtype,
+                              linear_output_shape(shape_of(input), s.out_features), out, &x);
   const TensorView yv = view_of(reshaped(y, {s.rows, s.out_features}), op, "output");
   py::gil_scoped_release release;
   linear_forward(op, s, x, w, ptr_or_null(b), yv);
@@ -281,36 +348,35 @@ py::array linear(const py::array& input, const py::array& weight, const std::opt
 }
 
 // grad_bias is computed only when bias is given (its shape is checked).
-py::tuple linear_grad(const py::array& grad_output, const py::array& input, const py::array& weight,
-                      const std::optional<py::array>& bias, bool need_input, bool need_weight,
-                      bool need_bias) {
+py::tuple linear_grad(const py::object& grad_output, const py::object& input,
+                      const py::object& weight, const std::optional<py::object>& bias,
+                      bool need_input, bool need_weight, bool need_bias) {
   const char* op = "linear_backward";
   flat_view(input, op, "input");
   const Shape bias_shape = bias ? shape_of(*bias) : Shape{};
-  const LinearShape s = linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
+  const LinearShape s =
+      linear_shape(op, shape_of(input), shape_of(weight), bias ? &bias_shape : nullptr);
   need_bias = need_bias && bias;
   check_same_shape(op, "grad_output", shape_of(grad_output), "the output",
                    linear_output_shape(shape_of(input), s.out_features));
   const TensorView x = view_of(reshaped(input, {s.rows, s.in_features}), op, "input");
   const TensorView w = view_of(weight, op, "weight");
   flat_view(grad_output, op, "grad_output");
-  const TensorView g = view_of(reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
+  const TensorView g =
+      view_of(reshaped(grad_output, {s.rows, s.out_features}), op, "grad_output");
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;
   if (need_input) {
-    py::array a = output_like(op, "grad_input", input, std::nullopt);
-    gxv = view_of(reshaped(a, {s.rows, s.in_features}), op, "grad_input");
-    gx = a;
+    gx = output_array(op, "grad_input", x.dtype, shape_of(input), std::nullopt, &x);
+    gxv = view_of(reshaped(gx, {s.rows, s.in_features}), op, "grad_input");
   }
   if (need_weight) {
-    py::array a = output_like(op, "grad_weight", weight, std::nullopt);
-    gwv = view_of(a, op, "grad_weight");
-    gw = a;
+    gw = output_array(op, "grad_weight", x.dtype, shape_of(weight), std::nullopt, &x);
+    gwv = view_of(gw, op, "grad_weight");
   }
   if (need_bias) {
-    py::array a = output_array(op, "grad_bias", x.dtype, {s.out_features}, std::nullopt);
-    gbv = view_of(a, op, "grad_bias");
-    gb = a;
+    gb = output_array(op, "grad_bias", x.dtype, {s.out_features}, std::nullopt, &x);
+    gbv = view_of(gb, op, "grad_bias");
   }
   {
     py::gil_scoped_release release;
@@ -337,13 +403,13 @@ constexpr ActivationDef kActivations[] = {
 void bind_layers(py::module_& m) {
   for (const ActivationDef& d : kActivations) {
     m.def(d.name,
-          [d](const py::array& input, double param, bool inplace, const std::optional<py::array>& out) {
+          [d](const py::object& input, double param, bool inplace, const std::optional<py::object>& out) {
             return activation(d.name, d.f, input, param, inplace, out);
           },
           py::arg("input"), py::arg("param") = 0.0, py::arg("inplace") = false, py::arg("out") = py::none());
     m.def(d.backward_name,
-          [d](const py::array& grad_output, const py::array& input, double param,
-              const std::optional<py::array>& output, const std::optional<py::array>& out) {
+          [d](const py::object& grad_output, const py::object& input, double param,
+              const std::optional<py::object>& output, const std::optional<py::object>& out) {
             return activation_grad(d.backward_name, d.f, grad_output, input, param, output, out);
           },
           py::arg("grad_output"), py::arg("input"), py::arg("param") = 0.0,
@@ -353,13 +419,13 @@ void bind_layers(py::module_& m) {
     const char* name = log ? "log_softmax" : "softmax";
     const char* bname = log ? "log_softmax_backward" : "softmax_backward";
     m.def(name,
-          [name, log](const py::array& input, int64_t dim, const std::optional<py::array>& out) {
+          [name, log](const py::object& input, int64_t dim, const std::optional<py::object>& out) {
             return softmax(name, log, input, dim, out);
           },
           py::arg("input"), py::arg("dim"), py::arg("out") = py::none());
     m.def(bname,
-          [bname, log](const py::array& grad_output, const py::array& input, int64_t dim,
-                       const std::optional<py::array>& output, const std::optional<py::array>& out) {
+          [bname, log](const py::object& grad_output, const py::object& input, int64_t dim,
+                       const std::optional<py::object>& output, const std::optional<py::object>& out) {
             return softmax_grad(bname, log, grad_output, input, dim, output, out);
           },
           py::arg("grad_output"), py::arg("input"), py::arg("dim"), py::arg("output") = py::none(),

@@ -2,6 +2,7 @@
 #include <pybind11/pybind11.h>
 
 #include "core/error.h"
+#include "cuda/runtime.h"
 
 namespace py = pybind11;
 
@@ -12,6 +13,9 @@ void bind_adaptive_pool(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_layers(py::module_& m);
 void bind_runtime(py::module_& m);
+void bind_device_array(py::module_& m);
+void bind_tensor_ops(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace convcore::bindings
 
 PYBIND11_MODULE(_C, m) {
@@ -24,12 +28,17 @@ PYBIND11_MODULE(_C, m) {
       PyErr_SetString(PyExc_TypeError, e.what());
     } catch (const convcore::ArgumentError& e) {
       PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const convcore::cuda::CudaError& e) {
+      PyErr_SetString(PyExc_RuntimeError, e.what());
     }
   });
+  convcore::bindings::bind_device_array(m);
   convcore::bindings::bind_ops(m);
   convcore::bindings::bind_pool(m);
   convcore::bindings::bind_adaptive_pool(m);
   convcore::bindings::bind_norm(m);
   convcore::bindings::bind_layers(m);
   convcore::bindings::bind_runtime(m);
+  convcore::bindings::bind_tensor_ops(m);
+  convcore::bindings::bind_optim(m);
 }

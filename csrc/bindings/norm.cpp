@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Bindings of batch norm and local response norm. No algorithms here.
+// Bindings of batch norm and local response norm: NumPy arrays or DeviceArrays
+// (every array of a call on one device, checked by dispatch/). No algorithms here.
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.h"
@@ -9,7 +10,7 @@
 namespace convcore::bindings {
 namespace {
 
-using OptArray = std::optional<py::array>;
+using OptArray = std::optional<py::object>;  // an ndarray or a DeviceArray
 
 std::vector<int64_t> sizes_of(const TensorView& t) {
   return std::vector<int64_t>(t.sizes.begin(), t.sizes.begin() + t.ndim);
@@ -37,12 +38,13 @@ Operands operands(const BatchNormParams& p, const OptArray& running_mean,
           optional_view(bias, p.op, "bias")};
 }
 
+// ndarray.flags.writeable or DeviceArray.flags.writeable.
 void check_writeable(const BatchNormParams& p, const OptArray& a, const char* name) {
-  CC_CHECK_ARG(!a || a->writeable(), p.op, ": ", name,
+  CC_CHECK_ARG(!a || a->attr("flags").attr("writeable").cast<bool>(), p.op, ": ", name,
                " is read-only, but training=True updates it in place");
 }
 
-py::object batch_norm(const py::array& input, const OptArray& running_mean,
+py::object batch_norm(const py::object& input, const OptArray& running_mean,
                       const OptArray& running_var, const OptArray& weight, const OptArray& bias,
                       const BatchNormParams& p, bool return_stats, const OptArray& out) {
   const TensorView x = view_of(input, p.op, "input");
@@ -52,13 +54,13 @@ py::object batch_norm(const py::array& input, const OptArray& running_mean,
     check_writeable(p, running_mean, "running_mean");
     check_writeable(p, running_var, "running_var");
   }
-  py::array y = output_array(p.op, "output", x.dtype, sizes_of(x), out);
+  py::object y = output_array(p.op, "output", x.dtype, sizes_of(x), out, &x);
   const TensorView yv = view_of(y, p.op, "out");
-  std::optional<py::array> mean, invstd;
+  std::optional<py::object> mean, invstd;
   std::optional<TensorView> mv, iv;
   if (return_stats) {
-    mean = output_array(p.op, "save_mean", x.dtype, {s.channels}, std::nullopt);
-    invstd = output_array(p.op, "save_invstd", x.dtype, {s.channels}, std::nullopt);
+    mean = output_array(p.op, "save_mean", x.dtype, {s.channels}, std::nullopt, &x);
+    invstd = output_array(p.op, "save_invstd", x.dtype, {s.channels}, std::nullopt, &x);
     mv = view_of(*mean, p.op, "save_mean");
     iv = view_of(*invstd, p.op, "save_invstd");
   }
@@ -67,10 +69,10 @@ py::object batch_norm(const py::array& input, const OptArray& running_mean,
     batch_norm_forward(p, x, ops.ptrs(), yv, mv ? &*mv : nullptr, iv ? &*iv : nullptr);
   }
   if (return_stats) return py::make_tuple(y, *mean, *invstd);
-  return std::move(y);
+  return y;
 }
 
-py::tuple batch_norm_backward(const py::array& grad_output, const py::array& input,
+py::tuple batch_norm_backward(const py::object& grad_output, const py::object& input,
                               const OptArray& running_mean, const OptArray& running_var,
                               const OptArray& weight, const BatchNormParams& p,
                               const OptArray& save_mean, const OptArray& save_invstd,
@@ -85,17 +87,17 @@ py::tuple batch_norm_backward(const py::array& grad_output, const py::array& inp
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;
   if (need_input) {
-    py::array a = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out_input);
+    py::object a = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out_input, &x);
     gxv = view_of(a, p.op, "grad_input");
     gx = a;
   }
   if (need_weight) {
-    py::array a = output_array(p.op, "grad_weight", x.dtype, {s.channels}, std::nullopt);
+    py::object a = output_array(p.op, "grad_weight", x.dtype, {s.channels}, std::nullopt, &x);
     gwv = view_of(a, p.op, "grad_weight");
     gw = a;
   }
   if (need_bias) {
-    py::array a = output_array(p.op, "grad_bias", x.dtype, {s.channels}, std::nullopt);
+    py::object a = output_array(p.op, "grad_bias", x.dtype, {s.channels}, std::nullopt, &x);
     gbv = view_of(a, p.op, "grad_bias");
     gb = a;
   }
@@ -107,10 +109,10 @@ py::tuple batch_norm_backward(const py::array& grad_output, const py::array& inp
   return py::make_tuple(gx, gw, gb);
 }
 
-py::array local_response_norm(const py::array& input, const LrnParams& p, const OptArray& out) {
+py::object local_response_norm(const py::object& input, const LrnParams& p, const OptArray& out) {
   const TensorView x = view_of(input, p.op, "input");
   lrn_check(p, x);
-  py::array y = output_array(p.op, "output", x.dtype, sizes_of(x), out);
+  py::object y = output_array(p.op, "output", x.dtype, sizes_of(x), out, &x);
   const TensorView yv = view_of(y, p.op, "out");
   {
     py::gil_scoped_release release;
@@ -119,12 +121,12 @@ py::array local_response_norm(const py::array& input, const LrnParams& p, const 
   return y;
 }
 
-py::array local_response_norm_backward(const py::array& grad_output, const py::array& input,
-                                       const LrnParams& p, const OptArray& out) {
+py::object local_response_norm_backward(const py::object& grad_output, const py::object& input,
+                                        const LrnParams& p, const OptArray& out) {
   const TensorView gy = view_of(grad_output, p.op, "grad_output");
   const TensorView x = view_of(input, p.op, "input");
   lrn_check(p, x);
-  py::array gx = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out);
+  py::object gx = output_array(p.op, "grad_input", x.dtype, sizes_of(x), out, &x);
   const TensorView gxv = view_of(gx, p.op, "out");
   {
     py::gil_scoped_release release;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
-// One binding per operator: NumPy arrays in, validated, the GIL released
-// for the compute, NumPy arrays out. No algorithms here.
+// One binding per operator: arrays in (NumPy on the host, DeviceArray on a
+// GPU), validated, the GIL released for the compute, arrays out on the
+// inputs' device. No algorithms here.
 #include <pybind11/stl.h>
 
 #include "bindings/arrays.h"
@@ -40,16 +41,17 @@ struct ConvKind {
   }
 };
 
-py::array conv_forward(ConvKind kind, const py::array& input, const py::array& weight,
-                       const std::optional<py::array>& bias, const ConvParams& p,
+py::object conv_forward(ConvKind kind, const py::object& input, const py::object& weight,
+                       const std::optional<py::object>& bias, const ConvParams& p,
                        const std::optional<std::string>& algorithm,
-                       const std::optional<py::array>& out) {
+                       const std::optional<py::object>& out) {
   const TensorView x = view_of(input, p.op, "input"), w = view_of(weight, p.op, "weight");
   std::optional<TensorView> b;
   if (bias) b = view_of(*bias, p.op, "bias");
   const ConvProblem prob = kind.problem(p, x, w, b ? &*b : nullptr);
   const std::optional<Algo> algo = algo_of(algorithm);
-  py::array y = output_array(p.op, "output", prob.dtype, in_layout(p, kind.output_nchw(prob)), out);
+  py::object y = output_array(p.op, "output", prob.dtype, in_layout(p, kind.output_nchw(prob)),
+                              out, &x);
   const TensorView yv = view_of(y, p.op, "out");
   {
     py::gil_scoped_release release;
@@ -61,13 +63,13 @@ py::array conv_forward(ConvKind kind, const py::array& input, const py::array& w
   return y;
 }
 
-py::tuple conv_backward(ConvKind kind, const py::array& grad_output, const py::array& input,
-                        const py::array& weight, const ConvParams& p, bool need_input,
+py::tuple conv_backward(ConvKind kind, const py::object& grad_output, const py::object& input,
+                        const py::object& weight, const ConvParams& p, bool need_input,
                         bool need_weight, bool need_bias,
                         const std::optional<std::string>& algorithm,
-                        const std::optional<py::array>& out_input,
-                        const std::optional<py::array>& out_weight,
-                        const std::optional<py::array>& out_bias) {
+                        const std::optional<py::object>& out_input,
+                        const std::optional<py::object>& out_weight,
+                        const std::optional<py::object>& out_bias) {
   const TensorView gy = view_of(grad_output, p.op, "grad_output");
   const TensorView x = view_of(input, p.op, "input"), w = view_of(weight, p.op, "weight");
   const ConvProblem prob = kind.problem(p, x, w, nullptr);
@@ -76,21 +78,21 @@ py::tuple conv_backward(ConvKind kind, const py::array& grad_output, const py::a
   py::object gx = py::none(), gw = py::none(), gb = py::none();
   std::optional<TensorView> gxv, gwv, gbv;
   if (need_input) {
-    py::array a = output_array(p.op, "grad_input", prob.dtype,
-                               in_layout(p, kind.input_nchw(prob)), out_input);
+    py::object a = output_array(p.op, "grad_input", prob.dtype,
+                                in_layout(p, kind.input_nchw(prob)), out_input, &x);
     gxv = view_of(a, p.op, "grad_input");
     gx = a;
   }
   if (need_weight) {
     const auto ws = weight_shape(prob);
-    py::array a = output_array(p.op, "grad_weight", prob.dtype, {ws[0], ws[1], ws[2], ws[3]},
-                               out_weight);
+    py::object a = output_array(p.op, "grad_weight", prob.dtype, {ws[0], ws[1], ws[2], ws[3]},
+                                out_weight, &x);
     gwv = view_of(a, p.op, "grad_weight");
     gw = a;
   }
   if (need_bias) {
-    py::array a = output_array(p.op, "grad_bias", prob.dtype, {kind.output_channels(prob)},
-                               out_bias);
+    py::object a = output_array(p.op, "grad_bias", prob.dtype, {kind.output_channels(prob)},
+                                out_bias, &x);
     gbv = view_of(a, p.op, "grad_bias");
     gb = a;
   }
@@ -103,8 +105,8 @@ py::tuple conv_backward(ConvKind kind, const py::array& grad_output, const py::a
 }
 
 // Validates a call's arrays and options without computing anything.
-void check_conv(ConvKind kind, const py::array& input, const py::array& weight,
-                const std::optional<py::array>& bias, const ConvParams& p) {
+void check_conv(ConvKind kind, const py::object& input, const py::object& weight,
+                const std::optional<py::object>& bias, const ConvParams& p) {
   const TensorView x = view_of(input, p.op, "input"), w = view_of(weight, p.op, "weight");
   std::optional<TensorView> b;
   if (bias) b = view_of(*bias, p.op, "bias");
@@ -114,26 +116,26 @@ void check_conv(ConvKind kind, const py::array& input, const py::array& weight,
 void def_conv_kind(py::module_& m, ConvKind kind, const char* name) {
   const std::string op = name;
   m.def(("check_" + op).c_str(),
-        [kind](const py::array& input, const py::array& weight,
-               const std::optional<py::array>& bias, const ConvParams& p) {
+        [kind](const py::object& input, const py::object& weight,
+               const std::optional<py::object>& bias, const ConvParams& p) {
           check_conv(kind, input, weight, bias, p);
         },
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("params"));
   m.def(name,
-        [kind](const py::array& input, const py::array& weight,
-               const std::optional<py::array>& bias, const ConvParams& p,
-               const std::optional<std::string>& algorithm, const std::optional<py::array>& out) {
+        [kind](const py::object& input, const py::object& weight,
+               const std::optional<py::object>& bias, const ConvParams& p,
+               const std::optional<std::string>& algorithm, const std::optional<py::object>& out) {
           return conv_forward(kind, input, weight, bias, p, algorithm, out);
         },
         py::arg("input"), py::arg("weight"), py::arg("bias"), py::arg("params"),
         py::arg("algorithm") = py::none(), py::arg("out") = py::none());
   m.def((op + "_backward").c_str(),
-        [kind](const py::array& grad_output, const py::array& input, const py::array& weight,
+        [kind](const py::object& grad_output, const py::object& input, const py::object& weight,
                const ConvParams& p, bool need_input, bool need_weight, bool need_bias,
                const std::optional<std::string>& algorithm,
-               const std::optional<py::array>& out_input,
-               const std::optional<py::array>& out_weight,
-               const std::optional<py::array>& out_bias) {
+               const std::optional<py::object>& out_input,
+               const std::optional<py::object>& out_weight,
+               const std::optional<py::object>& out_bias) {
           return conv_backward(kind, grad_output, input, weight, p, need_input, need_weight,
                                need_bias, algorithm, out_input, out_weight, out_bias);
         },

@@ -31,7 +31,7 @@ ConvPass adjoint_pass(ConvPass pass) {
 py::dict explain(const std::array<int64_t, 4>& input_shape,
                  const std::array<int64_t, 4>& weight_shape, bool has_bias, const ConvParams& p,
                  const std::string& dtype, const std::string& pass,
-                 const std::optional<std::string>& algorithm, bool transposed) {
+                 const std::optional<std::string>& algorithm, bool transposed, bool gpu) {
   CC_CHECK_ARG(dtype == "float32" || dtype == "float64",
                "explain: dtype must be 'float32' or 'float64', got '", dtype, "'");
   const DType dt = dtype == "float32" ? DType::f32 : DType::f64;
@@ -42,7 +42,8 @@ py::dict explain(const std::array<int64_t, 4>& input_shape,
                                      has_bias ? weight_shape[0] : -1);
   const ConvPass which = parse_pass(pass);
   const Choice c = select_conv(prob, transposed ? adjoint_pass(which) : which,
-                               algorithm ? std::optional(parse_algo(*algorithm)) : std::nullopt);
+                               algorithm ? std::optional(parse_algo(*algorithm)) : std::nullopt,
+                               gpu ? Device::cuda : Device::cpu);
   py::list rejected;
   for (const auto& [algo, why] : c.rejected) rejected.append(py::make_tuple(algo_name(algo), why));
   py::dict d;
@@ -56,6 +57,7 @@ py::dict explain(const std::array<int64_t, 4>& input_shape,
   d["isa"] = isa_name(active_isa());
   d["output_shape"] = transposed ? input_shape_nchw(prob) : output_shape_nchw(prob);
   d["flops"] = prob.flops();
+  d["math"] = c.math;
   return d;
 }
 
@@ -99,7 +101,8 @@ void bind_runtime(py::module_& m) {
   m.def("same_padding", &same_padding, py::arg("n"), py::arg("kernel"), py::arg("stride"),
         py::arg("dilation"));
   m.def("explain", &explain, py::arg("input_shape"), py::arg("weight_shape"), py::arg("has_bias"),
-        py::arg("params"), py::arg("dtype"), py::arg("pass_"), py::arg("algorithm") = py::none(), py::arg("transposed") = false);
+        py::arg("params"), py::arg("dtype"), py::arg("pass_"), py::arg("algorithm") = py::none(), py::arg("transposed") = false,
+        py::arg("gpu") = false);
   m.def("gemm", &gemm, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("trans_a") = false,
         py::arg("trans_b") = false, py::arg("alpha") = 1.0, py::arg("beta") = 0.0);
 }

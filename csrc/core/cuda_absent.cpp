@@ -20,6 +20,8 @@ int device_count() { return 0; }
 bool is_available() { return false; }
 void check_device(int) { no_cuda(); }
 void synchronize(int) { no_cuda(); }
+DeviceGuard::DeviceGuard(int) { no_cuda(); }
+DeviceGuard::~DeviceGuard() = default;
 const DeviceInfo& device_info(int) { no_cuda(); }
 std::shared_ptr<void> allocate(int, int64_t) { no_cuda(); }
 void empty_cache() {}
@@ -32,6 +34,7 @@ void copy_strided(void*, const void*, int64_t, const std::vector<int64_t>&,
   no_cuda();
 }
 void fill(void*, double, DType, int64_t, int) { no_cuda(); }
+int device_of_pointer(const void*, const char*) { no_cuda(); }
 void wait_for_stream(std::uintptr_t, int) { no_cuda(); }
 void make_stream_wait(std::uintptr_t, int) { no_cuda(); }
 

@@ -83,6 +83,8 @@ void fill(void* dst, double value, DType dtype, int64_t n, int device) {
     launch_fill<float>(dst, static_cast<float>(value), n);
   else if (dtype == DType::f64)
     launch_fill<double>(dst, value, n);
+  else if (dtype == DType::b8)
+    launch_fill<uint8_t>(dst, static_cast<uint8_t>(value != 0.0), n);
   else
     launch_fill<int64_t>(dst, static_cast<int64_t>(value), n);
 }

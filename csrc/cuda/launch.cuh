@@ -23,18 +23,6 @@ void check(cudaError_t status, const char* what);
 // of PyTorch and CuPy), so arrays pass between them without explicit syncs.
 inline cudaStream_t stream() { return nullptr; }
 
-// Makes `device` current for a scope and restores the previous one.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device);
-  ~DeviceGuard();
-  DeviceGuard(const DeviceGuard&) = delete;
-  DeviceGuard& operator=(const DeviceGuard&) = delete;
-
- private:
-  int previous_ = -1;
-};
-
 // Blocks for a grid-stride loop over n items: enough to fill the device,
 // never more than the items need.
 inline unsigned grid_for(int64_t n, int threads) {

@@ -98,6 +98,17 @@ void copy_device_to_device(void* dst, const void* src, int64_t bytes, int device
   CC_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
 }
 
+int device_of_pointer(const void* ptr, const char* what) {
+  if (!is_available()) check_device(0);  // raises the no-device error
+  cudaPointerAttributes attr{};
+  const cudaError_t status = cudaPointerGetAttributes(&attr, ptr);
+  if (status != cudaSuccess) cudaGetLastError();
+  CC_CHECK_ARG(status == cudaSuccess &&
+                   (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged),
+               what, ": the data pointer is not CUDA device memory");
+  return attr.device;
+}
+
 namespace {
 
 cudaStream_t stream_of(std::uintptr_t handle) {

@@ -28,6 +28,18 @@ bool is_available();
 void check_device(int device);
 void synchronize(int device);
 
+// Makes `device` current for a scope and restores the previous one.
+class DeviceGuard {
+ public:
+  explicit DeviceGuard(int device);
+  ~DeviceGuard();
+  DeviceGuard(const DeviceGuard&) = delete;
+  DeviceGuard& operator=(const DeviceGuard&) = delete;
+
+ private:
+  int previous_ = -1;
+};
+
 struct DeviceInfo {
   std::string name;
   int major = 0, minor = 0;
@@ -57,6 +69,10 @@ void copy_strided(void* dst, const void* src, int64_t elem_size, const std::vect
                   const std::vector<int64_t>& src_strides, int device);
 // dst[0:n] = value, converted to dtype.
 void fill(void* dst, double value, DType dtype, int64_t n, int device);
+
+// The device ordinal a device pointer belongs to; ArgumentError naming `what`
+// for host or unknown pointers.
+int device_of_pointer(const void* ptr, const char* what);
 
 // Stream interplay with other libraries, a stream given as the integer of its
 // cudaStream_t (1: the legacy default stream, 2: the per-thread default).

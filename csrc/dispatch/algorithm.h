@@ -5,7 +5,8 @@
 
 namespace convcore {
 
-enum class Algo { depthwise_direct, gemm_1x1, im2col_gemm };
+// im2col_gemm runs on the CPU only, implicit_gemm on the GPU only.
+enum class Algo { depthwise_direct, gemm_1x1, im2col_gemm, implicit_gemm };
 
 // The direction of a convolution pass; the bias gradient needs no algorithm.
 enum class ConvPass { forward, backward_input, backward_weight };

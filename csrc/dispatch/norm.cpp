@@ -4,6 +4,10 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/norm.h"
+#if CONVCORE_WITH_CUDA
+#include "cuda/norm.h"
+#include "cuda/runtime.h"
+#endif
 
 namespace convcore {
 namespace {
@@ -51,6 +55,13 @@ void run_forward(const BatchNormParams& p, const NormShape& s, const TensorView&
   a.bias = data_of<T>(ops.bias);
   a.save_mean = data_of<T>(save_mean);
   a.save_invstd = data_of<T>(save_invstd);
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    cuda::batch_norm_forward(p, s, a, input.device_index);
+    return;
+  }
+#endif
   cpu::batch_norm_forward(p, s, a, get_num_threads());
 }
 
@@ -71,6 +82,13 @@ void run_backward(const BatchNormParams& p, const NormShape& s, const TensorView
   a.dx = data_of<T>(grad_input);
   a.dweight = data_of<T>(grad_weight);
   a.dbias = data_of<T>(grad_bias);
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    cuda::batch_norm_backward(p, s, a, input.device_index);
+    return;
+  }
+#endif
   cpu::batch_norm_backward(p, s, a, get_num_threads());
 }
 
@@ -102,6 +120,14 @@ void batch_norm_forward(const BatchNormParams& p, const TensorView& input,
   check_same_shape(p.op, "output", output, input);
   check_per_channel(p.op, "save_mean", save_mean, s.channels, input.dtype);
   check_per_channel(p.op, "save_invstd", save_invstd, s.channels, input.dtype);
+  check_same_device(p.op, {{"input", &input},
+                           {"running_mean", ops.running_mean},
+                           {"running_var", ops.running_var},
+                           {"weight", ops.weight},
+                           {"bias", ops.bias},
+                           {"output", &output},
+                           {"save_mean", save_mean},
+                           {"save_invstd", save_invstd}});
   if (input.dtype == DType::f32)
     run_forward<float>(p, s, input, ops, output, save_mean, save_invstd);
   else
@@ -122,6 +148,16 @@ void batch_norm_backward(const BatchNormParams& p, const TensorView& grad_output
   if (grad_input) check_same_shape(p.op, "grad_input", *grad_input, input);
   check_per_channel(p.op, "grad_weight", grad_weight, s.channels, input.dtype);
   check_per_channel(p.op, "grad_bias", grad_bias, s.channels, input.dtype);
+  check_same_device(p.op, {{"input", &input},
+                           {"grad_output", &grad_output},
+                           {"running_mean", ops.running_mean},
+                           {"running_var", ops.running_var},
+                           {"weight", ops.weight},
+                           {"save_mean", save_mean},
+                           {"save_invstd", save_invstd},
+                           {"grad_input", grad_input},
+                           {"grad_weight", grad_weight},
+                           {"grad_bias", grad_bias}});
   if (input.dtype == DType::f32)
     run_backward<float>(p, s, grad_output, input, ops, save_mean, save_invstd, grad_input,
                         grad_weight, grad_bias);
@@ -141,6 +177,18 @@ NormShape lrn_check(const LrnParams& p, const TensorView& input) {
 void local_response_norm(const LrnParams& p, const TensorView& input, const TensorView& output) {
   const NormShape s = lrn_check(p, input);
   check_same_shape(p.op, "output", output, input);
+  check_same_device(p.op, {{"input", &input}, {"output", &output}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    if (input.dtype == DType::f32)
+      cuda::lrn_forward<float>(p, s, input.ptr<float>(), output.ptr<float>(), input.device_index);
+    else
+      cuda::lrn_forward<double>(p, s, input.ptr<double>(), output.ptr<double>(),
+                                input.device_index);
+    return;
+  }
+#endif
   if (input.dtype == DType::f32)
     cpu::lrn_forward<float>(p, s, input.ptr<float>(), output.ptr<float>(), get_num_threads());
   else
@@ -152,6 +200,20 @@ void local_response_norm_backward(const LrnParams& p, const TensorView& grad_out
   const NormShape s = lrn_check(p, input);
   check_same_shape(p.op, "grad_output", grad_output, input);
   check_same_shape(p.op, "grad_input", grad_input, input);
+  check_same_device(p.op,
+                    {{"input", &input}, {"grad_output", &grad_output}, {"grad_input", &grad_input}});
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    if (input.dtype == DType::f32)
+      cuda::lrn_backward<float>(p, s, grad_output.ptr<float>(), input.ptr<float>(),
+                                grad_input.ptr<float>(), input.device_index);
+    else
+      cuda::lrn_backward<double>(p, s, grad_output.ptr<double>(), input.ptr<double>(),
+                                 grad_input.ptr<double>(), input.device_index);
+    return;
+  }
+#endif
   if (input.dtype == DType::f32)
     cpu::lrn_backward<float>(p, s, grad_output.ptr<float>(), input.ptr<float>(),
                              grad_input.ptr<float>(), get_num_threads());

@@ -5,7 +5,7 @@ the handwritten digits bundled with scikit-learn (1797 real 8x8 scans, no
 download) with ``convcore.training.fit`` and any of the ``convcore.optim``
 optimizers, then reports the accuracy on a held-out 20% split. On the way it
 prints the model summary and the dispatcher's choice for the second
-convolution.
+convolution. ``--device cuda`` trains on the GPU (a clear error without one).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from typing import Any, Iterable, Optional, Sequence
 
 import numpy as np
 
+from . import _ops
 from . import functional as F
 from . import explain, nn, optim
 from .training import History, evaluate, fit
@@ -89,7 +90,7 @@ def _plot(model: nn.Sequential, history: History, directory: str) -> None:
     os.makedirs(directory, exist_ok=True)
     conv = model[0]
     assert isinstance(conv, nn.Conv2d)
-    weights = conv.weight.data[:, 0]  # (16, 3, 3)
+    weights = _ops.to_host(conv.weight.data)[:, 0]  # (16, 3, 3)
     fig, axes = plt.subplots(2, len(weights) // 2, figsize=(len(weights) / 2, 2.2))
     for ax, w in zip(axes.flat, weights):
         ax.imshow(w, cmap="gray")
@@ -110,13 +111,19 @@ def _plot(model: nn.Sequential, history: History, directory: str) -> None:
 
 
 def demo(epochs: int = 10, batch_size: int = 32, optimizer: str = "adam", lr: Optional[float] = None,
-         seed: int = 0, save: Optional[str] = None, plot: Optional[str] = None) -> float:
-    """Trains :func:`lenet` on the digits and returns the test accuracy."""
+         seed: int = 0, save: Optional[str] = None, plot: Optional[str] = None,
+         device: str = "cpu") -> float:
+    """Trains :func:`lenet` on the digits on ``device`` ('cpu', 'cuda',
+    'cuda:N') and returns the test accuracy. RuntimeError for a GPU device
+    when none can be used, ValueError for a malformed device string."""
+    device = _ops.require_device(device)
     x_train, y_train, x_test, y_test = _load_digits(seed)
     F.manual_seed(seed)
     nn.init.manual_seed(seed)
     model = lenet()
-    print(f"scikit-learn digits: {len(x_train)} training and {len(x_test)} test images, 8x8")
+    model.to(device)
+    print(f"scikit-learn digits: {len(x_train)} training and {len(x_test)} test images, 8x8"
+          + ("" if device == "cpu" else f", training on {device}"))
     _print_summary(model, (1, 8, 8))
     print(explain("conv2d", (batch_size, 16, 4, 4), (32, 16, 3, 3), padding=1))  # the second conv
     opt = make_optimizer(optimizer, model.parameters(), lr)
@@ -148,9 +155,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                    help="where to save the trained model (.npz; default %(default)s in the "
                         "current directory; '' skips saving)")
     d.add_argument("--plot", metavar="DIR", help="write first-layer filters and the loss curve as PNGs")
+    d.add_argument("--device", default="cpu",
+                   help="where to train: 'cpu' (default), 'cuda' or 'cuda:N'")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.epochs, args.batch_size, args.optimizer, args.lr, args.seed, args.save, args.plot)
+        try:
+            _ops.require_device(args.device)
+        except (RuntimeError, ValueError, TypeError) as exc:
+            parser.error(f"--device {args.device}: {exc}")
+        demo(args.epochs, args.batch_size, args.optimizer, args.lr, args.seed, args.save, args.plot,
+             args.device)
     return 0
 
 

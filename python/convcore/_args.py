@@ -8,8 +8,12 @@ from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
+from . import _C
 
 IntOrPair = Union[int, Sequence[int]]
+# What an operator takes and returns: a NumPy array on the host or a
+# DeviceArray on a GPU (results live where the inputs do).
+Array = Union[np.ndarray, _C.DeviceArray]
 Padding = Union[str, int, Sequence[int]]
 PaddingMode = Union[str, tuple]
 
@@ -49,24 +53,61 @@ def int_tuple(value: Any, n: int, name: str, op: str) -> tuple[int, ...]:
     raise TypeError(f"{op}: {name} must be an int or a sequence of {n} ints, got {value!r}")
 
 
-def operand(x: Any, name: str, op: str) -> np.ndarray:
-    """A C-contiguous ndarray for the core; copies only when it must, never
-    modifies the caller's array."""
+def is_device_array(x: Any) -> bool:
+    """Whether x is a convcore DeviceArray (GPU memory)."""
+    return isinstance(x, _C.DeviceArray)
+
+
+def array_operand(x: Any, name: str, op: str) -> Any:
+    """x as an ndarray or, for GPU memory (a DeviceArray, CuPy array, PyTorch
+    CUDA tensor...), a DeviceArray, without copying."""
     if x is None:
         raise TypeError(f"{op}: {name} must be an array, got None")
-    arr = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if isinstance(x, (np.ndarray, _C.DeviceArray)):
+        return x
+    from . import cuda  # cuda.py imports this module's users
+
+    if cuda.is_foreign_gpu_array(x):
+        return cuda.asarray(x)
+    return np.asarray(x)
+
+
+def contiguous(arr: Any) -> Any:
+    """arr itself when C-contiguous, else a C-contiguous copy on its device."""
+    if arr.flags.c_contiguous:
+        return arr
+    return arr.copy() if is_device_array(arr) else np.ascontiguousarray(arr)
+
+
+def operand(x: Any, name: str, op: str) -> Any:
+    """A C-contiguous float array for the core, an ndarray on the host or a
+    DeviceArray on a GPU; copies only when it must, never modifies the
+    caller's array."""
+    arr = array_operand(x, name, op)
     if arr.dtype not in (np.float32, np.float64):
         raise TypeError(f"{op}: {name} has dtype {arr.dtype}; expected float32 or float64")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return contiguous(arr)
 
 
-def check_out(out: Any, op: str, name: str, *inputs: Optional[np.ndarray]) -> None:
+def may_share_memory(a: Any, b: Any) -> bool:
+    """Whether two host arrays, or two device arrays, may overlap in memory."""
+    if is_device_array(a) and is_device_array(b):
+        if a.device_index != b.device_index or a.nbytes == 0 or b.nbytes == 0:
+            return False
+        return a.data_ptr < b.data_ptr + b.nbytes and b.data_ptr < a.data_ptr + a.nbytes
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return bool(np.may_share_memory(a, b))
+    return False
+
+
+def check_out(out: Any, op: str, name: str, *inputs: Any) -> None:
     if out is None:
         return
-    if not isinstance(out, np.ndarray):
-        raise TypeError(f"{op}: {name} must be a numpy.ndarray, got {type(out).__name__}")
+    if not isinstance(out, (np.ndarray, _C.DeviceArray)):
+        raise TypeError(f"{op}: {name} must be a numpy.ndarray or a convcore DeviceArray, "
+                        f"got {type(out).__name__}")
     for arr in inputs:
-        if arr is not None and np.may_share_memory(out, arr):
+        if arr is not None and may_share_memory(out, arr):
             raise ValueError(f"{op}: {name} must not overlap an input array")
 
 

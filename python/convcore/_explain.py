@@ -29,12 +29,20 @@ class Explanation:
     output_shape: tuple
     flops: float
     rejected: list = field(default_factory=list)  # [(algorithm, why not)]
+    device: str = "cpu"
+    math: str = "float32"  # the arithmetic: the dtype on the CPU; on the GPU also the math mode
 
     def __str__(self) -> str:
+        if self.device == "cpu":
+            where = f"{self.isa}, {self.threads} threads"
+            scratch = f"  workspace: {self.workspace_bytes / 2**20:.2f} MiB per thread, reused across calls"
+        else:
+            where = f"{self.device}, {self.math}"
+            scratch = "  workspace: per call, from the caching device allocator"
         lines = [
-            f"{self.op} {self.pass_}: {self.algorithm} ({self.isa}, {self.threads} threads)",
+            f"{self.op} {self.pass_}: {self.algorithm} ({where})",
             f"  why: {self.reason}",
-            f"  workspace: {self.workspace_bytes / 2**20:.2f} MiB per thread, reused across calls",
+            scratch,
             f"  output: {self.output_shape}, {self.flops / 1e9:.3f} GFLOP",
         ]
         lines += [f"  not {name}: {why}" for name, why in self.rejected]
@@ -57,6 +65,7 @@ def explain(
     dtype: Any = np.float32,
     pass_: str = "forward",
     algorithm: Optional[str] = None,
+    device: str = "cpu",
 ) -> Explanation:
     """Which algorithm runs ``op`` on these shapes, why, and the scratch it needs.
 
@@ -66,10 +75,14 @@ def explain(
     of: its forward is conv's backward_input and the reverse). ``pass_`` is
     ``'forward'``, ``'backward_input'`` or ``'backward_weight'``; ``algorithm=``
     checks that a forced algorithm can run the problem (ValueError saying why
-    not otherwise). Nothing is computed.
+    not otherwise). ``device='cuda'`` explains the GPU's choice, which also
+    depends on ``convcore.cuda.set_math_mode`` for float32 (it needs no GPU to
+    answer). Nothing is computed.
 
     >>> print(convcore.explain('conv2d', (16, 64, 56, 56), (64, 64, 3, 3), padding=1))
     """
+    if device not in ("cpu", "cuda") and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise ValueError(f"explain: device must be 'cpu', 'cuda' or 'cuda:N', got {device!r}")
     if op not in _OPS:
         raise ValueError(f"explain: op must be one of {sorted(_OPS)}, got {op!r}")
     nd = _OPS[op]
@@ -83,7 +96,8 @@ def explain(
     if nd == 1:
         x4 = x4[:2] + (1,) + x4[2:] if not call.nhwc else x4[:1] + (1,) + x4[1:]
         ws = ws[:2] + (1,) + ws[2:]
-    d = _C.explain(x4, ws, bias, call.params, dt.name, pass_, algorithm, transposed)
+    d = _C.explain(x4, ws, bias, call.params, dt.name, pass_, algorithm, transposed,
+                   device != "cpu")
     out = tuple(d["output_shape"])
     if call.nhwc:
         out = (out[0], out[2], out[3], out[1])
@@ -92,4 +106,6 @@ def explain(
     if call.unbatched:
         out = out[1:]
     return Explanation(op, d["pass"], d["algorithm"], d["reason"], d["workspace_bytes"],
-                       d["threads"], d["isa"], out, d["flops"], list(d["rejected"]))
+                       d["threads"], d["isa"], out, d["flops"], list(d["rejected"]),
+                       "cpu" if device == "cpu" else ("cuda:0" if device == "cuda" else device),
+                       d["math"])

@@ -7,6 +7,10 @@ entry's dtype. ``save`` writes a temporary file in the target's directory,
 flushes and fsyncs it, renames it over the target (``os.replace``, atomic)
 and fsyncs the directory, so a crash at any point leaves either the old file
 or the new one, never a damaged file.
+
+Devices: the file always holds host (NumPy) arrays, since ``state_dict``
+copies a GPU model's arrays to the host; ``load`` copies them to the model's
+device, so a model saved on one device loads on the other.
 """
 
 from __future__ import annotations

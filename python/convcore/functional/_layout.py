@@ -8,7 +8,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from .._args import check_out, data_format
+from .._args import array_operand, check_out, contiguous, data_format
 
 LAYOUTS = {1: ("NCL", "NLC"), 2: ("NCHW", "NHWC")}
 
@@ -37,24 +37,29 @@ class Layout:
         core = tuple(spatial) + (self.channels,) if self.nhwc else (self.channels,) + tuple(spatial)
         return core if self.unbatched else (batch,) + core
 
-    def as4d(self, arr: np.ndarray, name: str) -> np.ndarray:
-        """A same-layout 4-D view of an activation-shaped array."""
+    def as4d(self, arr: Any, name: str) -> Any:
+        """A same-layout 4-D view of an activation-shaped array (an ndarray or
+        a C-contiguous DeviceArray)."""
         want = self.nd + (1 if self.unbatched else 2)
         if arr.ndim != want:
             raise ValueError(
                 f"{self.op}: {name} has {arr.ndim} dimensions (shape {arr.shape}); expected {want}"
             )
+        shape = tuple(arr.shape)
         if self.unbatched:
-            arr = arr[None]
-        if self.nd == 1:
-            arr = arr[:, None, :, :] if self.nhwc else arr[:, :, None, :]
-        return arr
+            shape = (1,) + shape
+        if self.nd == 1:  # the length becomes W, with H = 1
+            shape = shape[:1] + (1,) + shape[1:] if self.nhwc else shape[:2] + (1,) + shape[2:]
+        return arr.reshape(shape)
 
-    def restore(self, arr: np.ndarray) -> np.ndarray:
+    def restore(self, arr: Any) -> Any:
         """Undoes `as4d` on a core result."""
+        shape = tuple(arr.shape)
         if self.nd == 1:
-            arr = arr[:, 0, :, :] if self.nhwc else arr[:, :, 0, :]
-        return arr[0] if self.unbatched else arr
+            shape = shape[:1] + shape[2:] if self.nhwc else shape[:2] + shape[3:]
+        if self.unbatched:
+            shape = shape[1:]
+        return arr.reshape(shape)
 
     def out4(self, out: Any, expected: tuple, *inputs: Optional[np.ndarray]) -> Optional[np.ndarray]:
         """The core's 4-D view of a caller's out= array, checked in the caller's shape."""
@@ -68,11 +73,11 @@ class Layout:
         return self.as4d(out, "out")
 
 
-def index_operand(indices: Any, op: str, name: str = "indices") -> np.ndarray:
-    """An int64 C-contiguous index array (TypeError otherwise)."""
+def index_operand(indices: Any, op: str, name: str = "indices") -> Any:
+    """An int64 C-contiguous index array, on the host or a GPU (TypeError otherwise)."""
     if indices is None:
         raise TypeError(f"{op}: {name} must be an int64 array, got None")
-    arr = indices if isinstance(indices, np.ndarray) else np.asarray(indices)
+    arr = array_operand(indices, name, op)
     if arr.dtype != np.int64:
         raise TypeError(f"{op}: {name} has dtype {arr.dtype}; expected int64")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return contiguous(arr)

@@ -11,6 +11,7 @@ from .. import _C
 from ..shape import conv_output_size
 from ._layout import Layout
 from .._args import (
+    Array,
     IntOrPair,
     Padding,
     PaddingMode,
@@ -91,8 +92,10 @@ class _ConvCall(Layout):
             p.stride, p.dilation, p.pad, p.output_padding = s, d, pads, out_pad
         self.params = p
 
-    def weight4d(self, w: np.ndarray) -> np.ndarray:
-        return w[:, :, None, :] if self.nd == 1 and w.ndim == 3 else w
+    def weight4d(self, w: Any) -> Any:
+        if self.nd == 1 and w.ndim == 3:
+            return w.reshape(tuple(w.shape[:2]) + (1,) + tuple(w.shape[2:]))
+        return w
 
     def output_shape(self, x_shape: tuple, w_shape: tuple) -> tuple:
         """The output shape in the caller's layout and rank."""
@@ -111,7 +114,7 @@ class _ConvCall(Layout):
         core = spatial + (channels,) if self.nhwc else (channels,) + spatial
         return core if self.unbatched else (x_shape[0],) + core
 
-    def out_view(self, out: Optional[np.ndarray], name: str, what: str, inputs: tuple,
+    def out_view(self, out: Optional[Array], name: str, what: str, inputs: tuple,
                  expected: tuple, weight: bool = False) -> Any:
         """The core's view of a caller's out= array for result `what`, after
         checking it in the caller's own shapes."""
@@ -131,15 +134,15 @@ class _ConvCall(Layout):
             raise ValueError(f"{self.op}: {name} must be C-contiguous")
         return self.weight4d(out) if weight else self.as4d(out, name)
 
-    def restore_weight(self, arr: np.ndarray) -> np.ndarray:
-        return arr[:, :, 0, :] if self.nd == 1 else arr
+    def restore_weight(self, arr: Any) -> Any:
+        return arr.reshape(tuple(arr.shape[:2]) + tuple(arr.shape[3:])) if self.nd == 1 else arr
 
 
 def _forward(
     op: str, nd: int, input: Any, weight: Any, bias: Any, stride: Any, padding: Any,
     dilation: Any, groups: Any, mode: Any, fmt: str, algorithm: Optional[str], out: Any,
     output_padding: Any = None,
-) -> np.ndarray:
+) -> Array:
     x, w = operand(input, "input", op), operand(weight, "weight", op)
     b = None if bias is None else operand(bias, "bias", op)
     call = _ConvCall(op, nd, x.shape, w.shape, stride, padding, dilation, groups, mode, fmt,
@@ -157,7 +160,7 @@ def _backward(
     op: str, nd: int, grad_output: Any, input: Any, weight: Any, stride: Any, padding: Any,
     dilation: Any, groups: Any, mode: Any, fmt: str, needs: Sequence[str],
     algorithm: Optional[str], out: Any, output_padding: Any = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     if isinstance(needs, str) or not all(n in _NEEDS for n in needs):
         raise ValueError(f"{op}_backward: needs must be a subset of {_NEEDS}, got {needs!r}")
     x, w = operand(input, "input", op), operand(weight, "weight", op)
@@ -198,8 +201,8 @@ def conv2d(
     data_format: str = "NCHW",
     *,
     algorithm: Optional[str] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """2-D cross-correlation, as ``torch.nn.functional.conv2d``.
 
     Args:
@@ -242,7 +245,7 @@ def conv2d_backward(
     *,
     algorithm: Optional[str] = None,
     out: Optional[tuple] = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     """Gradients of :func:`conv2d` with respect to its input, weight and bias.
 
     Args:
@@ -274,8 +277,8 @@ def conv1d(
     data_format: str = "NCL",
     *,
     algorithm: Optional[str] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """1-D cross-correlation, as ``torch.nn.functional.conv1d``.
 
     ``input`` is ``(N, Cin, L)`` (``data_format='NLC'``: ``(N, L, Cin)``), weight
@@ -301,7 +304,7 @@ def conv1d_backward(
     *,
     algorithm: Optional[str] = None,
     out: Optional[tuple] = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     """Gradients of :func:`conv1d`; arguments and results as :func:`conv2d_backward`."""
     return _backward("conv1d", 1, grad_output, input, weight, stride, padding, dilation, groups,
                      padding_mode, data_format, needs, algorithm, out)
@@ -311,7 +314,7 @@ def _transposed_backward(
     op: str, nd: int, grad_output: Any, input: Any, weight: Any, bias: Any, stride: Any,
     padding: Any, output_padding: Any, groups: Any, dilation: Any, fmt: str,
     needs: Sequence[str], algorithm: Optional[str], out: Any,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     if bias is not None:
         operand(bias, "bias", op)
     elif not isinstance(needs, str):
@@ -332,8 +335,8 @@ def conv_transpose2d(
     *,
     data_format: str = "NCHW",
     algorithm: Optional[str] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """2-D transposed convolution ("deconvolution"), as
     ``torch.nn.functional.conv_transpose2d``: the adjoint of :func:`conv2d`, so
     ``<conv2d(x, w), y> == <x, conv_transpose2d(y, w)>``.
@@ -377,7 +380,7 @@ def conv_transpose2d_backward(
     needs: Sequence[str] = ("input", "weight", "bias"),
     algorithm: Optional[str] = None,
     out: Optional[tuple] = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     """Gradients of :func:`conv_transpose2d` for its input, weight and bias.
 
     Arguments are the forward call's; ``needs`` and ``out`` as in
@@ -402,8 +405,8 @@ def conv_transpose1d(
     *,
     data_format: str = "NCL",
     algorithm: Optional[str] = None,
-    out: Optional[np.ndarray] = None,
-) -> np.ndarray:
+    out: Optional[Array] = None,
+) -> Array:
     """1-D transposed convolution, as ``torch.nn.functional.conv_transpose1d``:
     input ``(N, Cin, L)`` (``'NLC'``: ``(N, L, Cin)``), weight ``(Cin, Cout / groups, k)``,
     result ``(N, Cout, (L - 1) * stride - left - right + dilation * (k - 1) +
@@ -427,7 +430,7 @@ def conv_transpose1d_backward(
     needs: Sequence[str] = ("input", "weight", "bias"),
     algorithm: Optional[str] = None,
     out: Optional[tuple] = None,
-) -> tuple[Optional[np.ndarray], Optional[np.ndarray], Optional[np.ndarray]]:
+) -> tuple[Optional[Array], Optional[Array], Optional[Array]]:
     """Gradients of :func:`conv_transpose1d`; as :func:`conv_transpose2d_backward`."""
     return _transposed_backward("conv_transpose1d", 1, grad_output, input, weight, bias, stride,
                                 padding, output_padding, groups, dilation, data_format, needs,

@@ -13,7 +13,7 @@ from typing import Any, Optional, Union, cast
 import numpy as np
 
 from .. import _C
-from .._args import check_out, is_int, operand
+from .._args import array_operand, check_out, contiguous, is_device_array, is_int, operand
 
 __all__ = ["dropout", "dropout_backward", "manual_seed"]
 
@@ -60,8 +60,13 @@ def dropout(
     op = "dropout"
     prob = _p(p, op)
     if inplace:
-        if not isinstance(input, np.ndarray) or input.dtype not in (np.float32, np.float64):
-            raise TypeError(f"{op}: inplace=True needs a float32 or float64 numpy.ndarray input")
+        if (not isinstance(input, np.ndarray) and not is_device_array(input)) or input.dtype not in (
+            np.float32,
+            np.float64,
+        ):
+            raise TypeError(
+                f"{op}: inplace=True needs a float32 or float64 numpy.ndarray or DeviceArray input"
+            )
         if not input.flags.c_contiguous or not input.flags.writeable:
             raise ValueError(f"{op}: inplace=True needs a writeable C-contiguous input")
         if out is not None:
@@ -102,5 +107,5 @@ def dropout_backward(
         raise ValueError(
             f"{op}: training mode needs the forward's mask= (dropout(..., return_mask=True)) or its seed="
         )
-    m = None if mask is None else (mask if isinstance(mask, np.ndarray) else np.asarray(mask))
+    m = None if mask is None else contiguous(array_operand(mask, "mask", op))
     return _C.dropout_backward(g, prob, 0 if seed is None else _seed(seed, op), m, out)

@@ -9,7 +9,7 @@ from typing import Any, Optional, Sequence, Union
 import numpy as np
 
 from .. import _C
-from .._args import check_out, in_int64, is_int, operand
+from .._args import check_out, contiguous, in_int64, is_device_array, is_int, operand
 
 __all__ = [
     "batch_norm",
@@ -23,7 +23,7 @@ _NEEDS = ("input", "weight", "bias")
 _LAYOUTS = {2: ("NC",), 3: ("NCL", "NLC"), 4: ("NCHW", "NHWC"), 5: ("NCDHW", "NDHWC")}
 
 
-def _channels_last(x: np.ndarray, data_format: Optional[str], op: str) -> bool:
+def _channels_last(x: Any, data_format: Optional[str], op: str) -> bool:
     if data_format is None:
         return False
     allowed = _LAYOUTS.get(x.ndim)
@@ -38,7 +38,7 @@ def _channels_last(x: np.ndarray, data_format: Optional[str], op: str) -> bool:
     return len(allowed) == 2 and data_format == allowed[1]
 
 
-def _as_core(arr: Optional[np.ndarray], channels_last: bool) -> Any:
+def _as_core(arr: Any, channels_last: bool) -> Any:
     """A 5-D volume as 3-D, its spatial axes merged (a view): the core takes at
     most 4 axes, and only the channel axis matters to these operators."""
     if arr is None or arr.ndim != 5:
@@ -54,21 +54,23 @@ def _real(value: Any, name: str, op: str) -> float:
     return float(value)
 
 
-def _running_stat(arr: Any, name: str, x: np.ndarray, training: bool, op: str) -> Optional[np.ndarray]:
-    """The running statistic itself (never a copy: training updates it in place)."""
+def _running_stat(arr: Any, name: str, x: Any, training: bool, op: str) -> Any:
+    """The running statistic itself (never a copy: training updates it in place,
+    on the host for an ndarray, on the GPU for a DeviceArray)."""
     if arr is None:
         return None
-    if not isinstance(arr, np.ndarray):
+    if not isinstance(arr, np.ndarray) and not is_device_array(arr):
         if training:
             raise TypeError(
-                f"{op}: {name} must be a numpy.ndarray (updated in place), got {type(arr).__name__}"
+                f"{op}: {name} must be a numpy.ndarray or a convcore DeviceArray (updated in place), "
+                f"got {type(arr).__name__}"
             )
         return operand(arr, name, op)
     if arr.dtype != x.dtype:
         raise TypeError(f"{op}: {name} has dtype {arr.dtype} but input has dtype {x.dtype}; they must match")
     if training and not arr.flags.c_contiguous:
         raise ValueError(f"{op}: {name} must be C-contiguous, since training=True updates it in place")
-    return arr if arr.flags.c_contiguous else np.ascontiguousarray(arr)
+    return contiguous(arr)
 
 
 def _bn_params(training: bool, momentum: Any, eps: Any, channels_last: bool, op: str) -> Any:
@@ -173,7 +175,7 @@ def batch_norm_backward(
     return gx, gw, gb
 
 
-def _lrn_params(size: Any, alpha: Any, beta: Any, k: Any, x: np.ndarray,
+def _lrn_params(size: Any, alpha: Any, beta: Any, k: Any, x: Any,
                 data_format: Optional[str], op: str) -> Any:
     if not is_int(size):
         raise TypeError(f"{op}: size must be an int, got {size!r}")

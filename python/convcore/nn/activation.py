@@ -22,8 +22,8 @@ class _Activation(Layer):
     ``grad_fn(grad_output, x, *args)``, or with ``uses_output``
     ``grad_fn(grad_output, x, *args, output=y)`` (the saved forward output)."""
 
-    fn: Callable[..., np.ndarray]
-    grad_fn: Callable[..., np.ndarray]
+    fn: Callable[..., Any]  # ndarray or DeviceArray results
+    grad_fn: Callable[..., Any]
     uses_output = False
 
     def __init__(self) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
-from typing import Iterator, Optional, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
 
+from .. import _ops
 from .. import functional as F
 from .._args import is_int
 from .layer import Layer
@@ -109,15 +110,16 @@ class Residual(Layer):
         side = x if self.shortcut is None else self.shortcut.forward(x)
         if main.shape != side.shape:
             raise ValueError(f"Residual: body output {main.shape} and shortcut output {side.shape} differ")
-        self._sum = main + side
-        return F.relu(self._sum)
+        self._sum = _ops.add(main, side)
+        y: Any = F.relu(self._sum)
+        return y
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._sum is None:
             raise RuntimeError("Residual.backward called before forward")
-        g = F.relu_backward(grad_output, self._sum)
+        g: Any = F.relu_backward(grad_output, self._sum)
         grad = self.body.backward(g)
-        return grad + (g if self.shortcut is None else self.shortcut.backward(g))
+        return _ops.add(grad, g if self.shortcut is None else self.shortcut.backward(g))
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple:
         main = self.body.output_shape(input_shape)
@@ -160,14 +162,17 @@ class Concat(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         outs = [branch.forward(x) for branch in self.branches()]
         self._sizes = [out.shape[self.axis] for out in outs]
-        return np.concatenate(outs, axis=self.axis)
+        return _ops.concat(outs, self.axis)
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._sizes is None:
             raise RuntimeError("Concat.backward called before forward")
-        parts = np.split(grad_output, np.cumsum(self._sizes)[:-1], axis=self.axis)
-        grads = [branch.backward(np.ascontiguousarray(g)) for branch, g in zip(self.branches(), parts)]
-        return sum(grads[1:], grads[0])
+        parts = _ops.split(grad_output, self._sizes, self.axis)
+        grads = [branch.backward(g) for branch, g in zip(self.branches(), parts)]
+        total = grads[0]
+        for g in grads[1:]:
+            total = _ops.add(total, g)
+        return total
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple:
         shapes = [branch.output_shape(input_shape) for branch in self.branches()]

@@ -27,6 +27,7 @@ from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 
+from .. import _ops as tensor_ops
 from .. import functional as F
 from .._args import is_int, padding_mode as _check_padding_mode, spatial_padding
 from ..shape import conv_output_size
@@ -126,9 +127,9 @@ class _ConvNd(Layer):
             opts["bias"] = None if self.bias is None else self.bias.data
         needs = ("input", "weight") + (("bias",) if self.bias is not None else ())
         gx, gw, gb = self._ops[1](grad_output, self._input, self.weight.data, needs=needs, **opts)
-        self.weight.grad += gw
+        tensor_ops.add_(self.weight.grad, gw)
         if self.bias is not None:
-            self.bias.grad += gb
+            tensor_ops.add_(self.bias.grad, gb)
         return gx
 
     # ------------------------------------------------------------ conv arithmetic

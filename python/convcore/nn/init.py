@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Optional, TypeVar, Union
+from typing import Any, Optional, TypeVar, Union
 
 import numpy as np
 
+from .. import _ops
 from .layer import Parameter
 
 __all__ = [
@@ -63,14 +64,15 @@ def get_generator() -> np.random.Generator:
 
 def _target(arr: Union[np.ndarray, Parameter], op: str) -> np.ndarray:
     data = arr.data if isinstance(arr, Parameter) else arr
-    if not isinstance(data, np.ndarray):
+    if not _ops.is_array(data):
         raise TypeError(f"{op}: expected a numpy.ndarray or Parameter, got {type(arr).__name__}")
     return data
 
 
 def _fill(arr: T, values: np.ndarray) -> T:
-    data = arr.data if isinstance(arr, Parameter) else arr
-    data[...] = values.astype(data.dtype, copy=False)
+    """Writes host values into arr (drawn on the host, copied to a GPU array's device)."""
+    data: Any = arr.data if isinstance(arr, Parameter) else arr
+    _ops.assign_(data, values)
     return arr
 
 

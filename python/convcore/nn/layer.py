@@ -8,6 +8,15 @@ the gradients of its parameters into ``param.grad`` (as PyTorch accumulates;
 batch-norm running statistics) assigned as attributes are registered in
 assignment order, so ``parameters()``, ``state_dict()`` and the summary walk a
 model in the order it was built.
+
+Devices: ``model.to('cuda')`` (or ``'cuda:N'``, ``'cpu'``) moves every
+parameter's data and gradient, every buffer and every array a layer keeps
+(its last forward's saved inputs, indices, ...) to that device and returns
+the model, as PyTorch's ``Module.to``; ``model.device`` tells where it is.
+Layers then run on whatever device their input is on (the functional ops
+accept convcore DeviceArrays). ``state_dict()`` always returns host (NumPy)
+copies, so a model saved from one device loads on the other;
+``load_state_dict`` copies the values to the model's device.
 """
 
 from __future__ import annotations
@@ -15,6 +24,8 @@ from __future__ import annotations
 from typing import Any, Iterator, Optional, Sequence
 
 import numpy as np
+
+from .. import _ops
 
 __all__ = ["Layer", "Parameter"]
 
@@ -26,21 +37,50 @@ class Parameter:
     weight decay for this parameter (Caffe's per-blob multipliers; optimizers
     group parameters by them)."""
 
-    def __init__(self, data: np.ndarray, lr_mult: float = 1.0, decay_mult: float = 1.0) -> None:
-        self.data = np.ascontiguousarray(data)
-        self.grad = np.zeros_like(self.data)
+    def __init__(self, data: Any, lr_mult: float = 1.0, decay_mult: float = 1.0) -> None:
+        self.data: Any = data if _ops.is_device(data) else np.ascontiguousarray(data)
+        self.grad: Any = _ops.zeros_like(self.data)
         self.lr_mult = float(lr_mult)
         self.decay_mult = float(decay_mult)
 
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return tuple(self.data.shape)
+
+    @property
+    def device(self) -> str:
+        """'cpu' or 'cuda:N': where data and grad are."""
+        return _ops.device_of(self.data)
+
+    def to(self, device: str) -> "Parameter":
+        """Moves data and grad to ``device`` (no copy when they are there); returns self."""
+        name = _ops.require_device(device)
+        self.data = _ops.to_device(self.data, name)
+        self.grad = _ops.to_device(self.grad, name)
+        return self
 
     def zero_grad(self) -> None:
-        self.grad[...] = 0
+        _ops.zero_(self.grad)
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def _host_copy(x: Any) -> np.ndarray:
+    return x.numpy() if _ops.is_device(x) else np.array(x, copy=True)
+
+
+def _move_value(value: Any, device: str) -> Any:
+    """value with its arrays (also inside tuples and lists) on device; value
+    itself when nothing moves."""
+    if _ops.is_array(value):
+        return _ops.to_device(value, device)
+    if isinstance(value, (tuple, list)):
+        items = [_move_value(v, device) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return type(value)(items)
+    return value
 
 
 class Layer:
@@ -115,6 +155,49 @@ class Layer:
         for p in self.parameters():
             p.zero_grad()
 
+    # ------------------------------------------------------------ devices
+    def to(self, device: str) -> "Layer":
+        """Moves the model to ``device`` ('cpu', 'cuda' or 'cuda:N') and returns
+        it: every parameter's data and grad, every buffer (batch-norm running
+        statistics) and every array a layer keeps as an attribute (saved
+        forward inputs, pooling indices, also inside tuples). ValueError for a
+        malformed device string or a missing ordinal, RuntimeError for 'cuda'
+        when no GPU can be used. Arrays already there are not copied (so
+        ``to('cpu')`` on a CPU model changes nothing). An optimizer's state
+        follows its parameters lazily, on its next step."""
+        name = _ops.require_device(device)
+        for p in self.parameters():
+            p.to(name)
+        for layer in self._layers():
+            layer._move_arrays(name)
+        return self
+
+    def _layers(self) -> Iterator["Layer"]:
+        yield self
+        for _, child in self._children.items():
+            yield from child._layers()
+
+    def _move_arrays(self, device: str) -> None:
+        """This layer's own array attributes (not its children's) on device."""
+        for key, value in list(self.__dict__.items()):
+            if key in ("_params", "_children", "_buffers") or isinstance(value, (Layer, Parameter)):
+                continue
+            moved = _move_value(value, device)
+            if moved is not value:
+                object.__setattr__(self, key, moved)
+                if key in self._buffers:
+                    self._buffers[key] = moved
+
+    @property
+    def device(self) -> str:
+        """Where the model's parameters (else its buffers) are: 'cpu' or
+        'cuda:N'; 'cpu' for a model with neither."""
+        for p in self.parameters():
+            return p.device
+        for _, b in self.named_buffers():
+            return _ops.device_of(b)
+        return "cpu"
+
     def train(self, mode: bool = True) -> "Layer":
         object.__setattr__(self, "training", bool(mode))
         for _, child in self.children():
@@ -126,15 +209,17 @@ class Layer:
 
     # ------------------------------------------------------------ state
     def state_dict(self) -> dict[str, np.ndarray]:
-        """Copies of every parameter and buffer, by dotted name."""
-        state = {name: p.data.copy() for name, p in self.named_parameters()}
-        state.update({name: b.copy() for name, b in self.named_buffers()})
+        """Host (NumPy) copies of every parameter and buffer, by dotted name,
+        whatever the model's device."""
+        state = {name: _host_copy(p.data) for name, p in self.named_parameters()}
+        state.update({name: _host_copy(b) for name, b in self.named_buffers()})
         return state
 
     def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
-        """Loads every parameter and buffer; checks all names, shapes and dtypes
-        first and raises ValueError naming each mismatch, so a failed load
-        changes nothing."""
+        """Loads every parameter and buffer (NumPy or device arrays, copied to
+        the model's device and converted to its dtypes, in place); checks all
+        names and shapes first and raises ValueError naming each mismatch, so
+        a failed load changes nothing."""
         targets = dict(self.named_parameters())
         buffers = dict(self.named_buffers())
         problems = []
@@ -144,13 +229,16 @@ class Layer:
         for name in sorted(set(state) - set(expected)):
             problems.append(f"unexpected {name!r}")
         for name in sorted(set(state) & set(expected)):
-            got, want = np.asarray(state[name]), expected[name]
-            if got.shape != want.shape:
-                problems.append(f"{name!r} has shape {got.shape}, the model expects {want.shape}")
+            value = state[name]
+            got = tuple(value.shape) if _ops.is_array(value) else np.shape(value)
+            want = tuple(expected[name].shape)
+            if got != want:
+                problems.append(f"{name!r} has shape {got}, the model expects {want}")
         if problems:
             raise ValueError("load_state_dict: " + "; ".join(problems))
         for name, arr in expected.items():
-            arr[...] = np.asarray(state[name], dtype=arr.dtype)
+            value = state[name]
+            _ops.assign_(arr, value if _ops.is_array(value) else np.asarray(value))
 
     # ------------------------------------------------------------ conv arithmetic
     def output_shape(self, input_shape: Sequence[int]) -> tuple:

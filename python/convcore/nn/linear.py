@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 
+from .. import _ops
 from .. import functional as F
 from .._args import is_int
 from . import _checks as chk
@@ -45,9 +46,9 @@ class Linear(Layer):
             raise RuntimeError("Linear.backward called before forward")
         gx, gw, gb = F.linear_backward(grad_output, self._x, self.weight.data,
                                        None if self.bias is None else self.bias.data)
-        self.weight.grad += gw
+        _ops.add_(self.weight.grad, gw)
         if self.bias is not None:
-            self.bias.grad += gb
+            _ops.add_(self.bias.grad, gb)
         return cast(np.ndarray, gx)
 
     def _check_shape(self, input_shape: Sequence[int]) -> None:
@@ -90,13 +91,13 @@ class Flatten(Layer):
         return (*shape[:start], math.prod(shape[start:end + 1]), *shape[end + 1:])
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        self._shape = x.shape
-        return x.reshape(self._flat(x.shape))
+        self._shape = tuple(x.shape)
+        return x.reshape(*self._flat(x.shape))
 
     def backward(self, grad_output: np.ndarray) -> np.ndarray:
         if self._shape is None:
             raise RuntimeError("Flatten.backward called before forward")
-        return grad_output.reshape(self._shape)
+        return grad_output.reshape(*self._shape)
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple:
         return self._flat((1, *input_shape))[1:]

@@ -10,6 +10,7 @@ from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 
+from .. import _ops
 from .. import functional as F
 from . import _checks as chk
 from ._scalars import real
@@ -87,8 +88,8 @@ class _BatchNorm(Layer):
         gx, gw, gb = F.batch_norm_backward(grad_output, x, *self._arrays(), batch_stats, self.eps,
                                            data_format=self._format(x.ndim), save_mean=mean, save_invstd=invstd)
         if self.weight is not None and self.bias is not None:
-            self.weight.grad += gw
-            self.bias.grad += gb
+            _ops.add_(self.weight.grad, gw)
+            _ops.add_(self.bias.grad, gb)
         return cast(np.ndarray, gx)
 
     def output_shape(self, input_shape: Sequence[int]) -> tuple:

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ops
 from ..nn.layer import Parameter
 from .optimizer import Optimizer, ParamsArg, _check_range
 
@@ -18,7 +19,7 @@ __all__ = ["Adadelta", "Adagrad", "Adam", "RMSprop"]
 def _buffer(state: dict[str, Any], name: str, p: Parameter, fill: float = 0.0) -> np.ndarray:
     """The state array ``name`` of p, created full of ``fill`` on first use."""
     if name not in state:
-        state[name] = np.full_like(p.data, fill)
+        state[name] = _ops.full_like(p.data, fill)
     return state[name]
 
 
@@ -54,6 +55,17 @@ class Adagrad(Optimizer):
         total += grad * grad
         clr = lr / (1 + (step - 1) * group["lr_decay"])
         _apply(p, grad / (np.sqrt(total) + group["eps"]), clr)
+
+    _fused_kind = "adagrad"
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"eps": float(group["eps"])}
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        state["step"] = step = state.get("step", 0) + 1
+        total = _buffer(state, "sum", p, group["initial_accumulator_value"])
+        return [total], lr / (1 + (step - 1) * group["lr_decay"]), 0.0
 
 
 class RMSprop(Optimizer):
@@ -91,6 +103,20 @@ class RMSprop(Optimizer):
         else:
             _apply(p, grad / denom, lr)
 
+    _fused_kind = "rmsprop"
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"alpha": float(group["alpha"]), "eps": float(group["eps"]),
+                "momentum": float(group["momentum"]), "centered": float(bool(group["centered"]))}
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        state["step"] = state.get("step", 0) + 1
+        arrays = [_buffer(state, "square_avg", p),
+                  _buffer(state, "grad_avg", p) if group["centered"] else None,
+                  _buffer(state, "momentum_buffer", p) if group["momentum"] > 0 else None]
+        return arrays, lr, 0.0
+
 
 class Adam(Optimizer):
     """``m, v`` exponential averages of g and g^2 (``betas``); ``p -= lr / (1 - b1^t)
@@ -124,6 +150,21 @@ class Adam(Optimizer):
         denom = np.sqrt(second) / np.sqrt(1 - beta2**step) + group["eps"]
         _apply(p, exp_avg / denom, lr / (1 - beta1**step))
 
+    _fused_kind = "adam"
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        beta1, beta2 = group["betas"]
+        return {"beta1": float(beta1), "beta2": float(beta2), "eps": float(group["eps"]),
+                "amsgrad": float(bool(group["amsgrad"]))}
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        state["step"] = step = state.get("step", 0) + 1
+        beta1, beta2 = group["betas"]
+        arrays = [_buffer(state, "exp_avg", p), _buffer(state, "exp_avg_sq", p),
+                  _buffer(state, "max_exp_avg_sq", p) if group["amsgrad"] else None]
+        return arrays, lr / (1 - beta1**step), float(np.sqrt(1 - beta2**step))
+
 
 class Adadelta(Optimizer):
     """``v = rho v + (1 - rho) g^2``; ``d = sqrt(u + eps) / sqrt(v + eps) * g``;
@@ -146,3 +187,13 @@ class Adadelta(Optimizer):
         delta = np.sqrt(acc_delta + group["eps"]) / np.sqrt(square_avg + group["eps"]) * grad
         _ema_(acc_delta, delta * delta, group["rho"])
         _apply(p, delta, lr)
+
+    _fused_kind = "adadelta"
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"rho": float(group["rho"]), "eps": float(group["eps"])}
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        state["step"] = state.get("step", 0) + 1
+        return [_buffer(state, "square_avg", p), _buffer(state, "acc_delta", p)], lr, 0.0

@@ -7,6 +7,15 @@ missing from a group come from the constructor's defaults. Each parameter's
 ``lr_mult`` and ``decay_mult`` (Caffe's per-blob multipliers, 1 by default)
 scale its group's ``lr`` and ``weight_decay`` at every step, so schedulers,
 which change the group's ``lr``, keep the ratios.
+
+On a GPU: the parameters of a group that live on a CUDA device are updated
+by one fused kernel launch per group (per device and dtype, when a group
+mixes them), with the same update rules as the CPU path (csrc/cuda/optim.cu).
+The state (momentum buffers, running averages) follows the parameters
+lazily: each step first moves a parameter's state arrays to the parameter's
+device when they are elsewhere (after ``model.to(...)`` or
+``load_state_dict``), so no explicit ``optimizer.to`` is needed.
+``state_dict()`` returns host (NumPy) copies of the state.
 """
 
 from __future__ import annotations
@@ -16,6 +25,7 @@ from typing import Any, Iterable, Union
 
 import numpy as np
 
+from .. import _C, _ops
 from ..nn.layer import Layer, Parameter
 
 __all__ = ["Optimizer", "caffe_groups"]
@@ -33,6 +43,13 @@ def _check_range(name: str, value: Any, low: float, high: float = float("inf"),
     if below or above or np.isnan(value):
         lo, hi = "(" if low_open else "[", ")" if high_open else "]"
         raise ValueError(f"invalid {name}: {value!r} (must be in {lo}{low}, {high}{hi})")
+
+
+def _state_to(state: dict[str, Any], device: str) -> None:
+    """Moves a parameter's state arrays to its device (in place in the dict)."""
+    for name, value in state.items():
+        if _ops.is_array(value) and _ops.device_of(value) != device:
+            state[name] = _ops.to_device(value, device)
 
 
 class Optimizer:
@@ -91,15 +108,52 @@ class Optimizer:
                 p.zero_grad()
 
     def step(self) -> None:
-        """One update of every parameter from its ``.grad`` (in place on ``.data``)."""
+        """One update of every parameter from its ``.grad`` (in place on ``.data``):
+        host parameters one by one, GPU parameters in one fused launch per group."""
         for group in self.param_groups:
+            fused: dict[tuple[str, str], list[Parameter]] = {}
             for p in group["params"]:
+                state = self.state.setdefault(id(p), {})
+                _state_to(state, p.device)
+                if _ops.is_device(p.data):
+                    fused.setdefault((p.device, str(p.data.dtype)), []).append(p)
+                    continue
                 grad = p.grad
                 decay = group["weight_decay"] * p.decay_mult
                 if decay != 0:
                     grad = grad + decay * p.data  # L2 penalty added to the gradient, as PyTorch
-                state = self.state.setdefault(id(p), {})
                 self._update(p, grad, group["lr"] * p.lr_mult, group, state)
+            for params in fused.values():
+                self._fused_step(group, params)
+
+    # ------------------------------------------------------------ the fused GPU step
+    #: the kernel's name for this rule (csrc/cuda/optim.h); "": no fused GPU step
+    _fused_kind: str = ""
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        """The group's hyper-parameters as the kernel takes them."""
+        raise NotImplementedError(f"{type(self).__name__} has no GPU step")
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        """Advances p's step count, creates its state arrays on first use and
+        returns (state arrays in the kernel's order, effective lr, aux) as
+        csrc/cuda/optim.h describes them."""
+        raise NotImplementedError(f"{type(self).__name__} has no GPU step")
+
+    def _fused_step(self, group: dict[str, Any], params: list[Parameter]) -> None:
+        if not self._fused_kind:
+            raise NotImplementedError(f"{type(self).__name__} has no GPU step")
+        states, lrs, decays, aux = [], [], [], []
+        for p in params:
+            arrays, lr, extra = self._fused_prepare(p, group["lr"] * p.lr_mult, group,
+                                                    self.state[id(p)])
+            states.append(arrays)
+            lrs.append(float(lr))
+            decays.append(float(group["weight_decay"] * p.decay_mult))
+            aux.append(float(extra))
+        _C.optim_step(self._fused_kind, [p.data for p in params], [p.grad for p in params],
+                      states, lrs, decays, aux, self._fused_hyper(group))
 
     def _update(self, p: Parameter, grad: np.ndarray, lr: float, group: dict[str, Any],
                 state: dict[str, Any]) -> None:
@@ -113,7 +167,9 @@ class Optimizer:
         """{'state': {index: {name: copy}}, 'param_groups': [hyper-parameters + 'params': indices]}
         with parameters numbered across groups in order, as PyTorch."""
         index = {id(p): i for i, p in enumerate(self._ordered())}
-        state = {index[k]: copy.deepcopy(v) for k, v in self.state.items() if k in index}
+        state = {index[k]: {name: (_ops.to_host(x).copy() if _ops.is_array(x) else copy.deepcopy(x))
+                            for name, x in v.items()}
+                 for k, v in self.state.items() if k in index}
         groups, start = [], 0
         for g in self.param_groups:
             n = len(g["params"])
@@ -123,8 +179,10 @@ class Optimizer:
         return {"state": state, "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restores hyper-parameters and state (momentum buffers, ...); checks the
-        group sizes and buffer shapes first, so a failed load changes nothing."""
+        """Restores hyper-parameters and state (momentum buffers, ...; host or
+        device arrays, kept on the host until the next step moves them to the
+        parameters' device); checks the group sizes and buffer shapes first, so
+        a failed load changes nothing."""
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups) or any(
                 len(g["params"]) != len(mine["params"]) for g, mine in zip(groups, self.param_groups)):
@@ -136,13 +194,13 @@ class Optimizer:
             if not 0 <= int(i) < len(params):
                 raise ValueError(f"load_state_dict: state for parameter {i} of {len(params)}")
             for name, value in entry.items():
-                if isinstance(value, np.ndarray) and value.shape != params[int(i)].shape:
+                if _ops.is_array(value) and tuple(value.shape) != params[int(i)].shape:
                     raise ValueError(f"load_state_dict: {name!r} of parameter {i} has shape "
                                      f"{value.shape}, the parameter {params[int(i)].shape}")
         for g, mine in zip(groups, self.param_groups):
             mine.update({k: v for k, v in g.items() if k != "params"})
-        self.state = {id(params[int(i)]): {k: (np.array(v, dtype=params[int(i)].data.dtype)
-                                               if isinstance(v, np.ndarray) else copy.deepcopy(v))
+        self.state = {id(params[int(i)]): {k: (np.array(_ops.to_host(v), dtype=params[int(i)].data.dtype)
+                                               if _ops.is_array(v) else copy.deepcopy(v))
                                            for k, v in entry.items()}
                       for i, entry in state_dict["state"].items()}
 

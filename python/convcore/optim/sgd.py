@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ops
 from ..nn.layer import Parameter
 from .optimizer import Optimizer, ParamsArg, _check_range
 
@@ -42,3 +43,18 @@ class SGD(Optimizer):
                 buf += (1 - group["dampening"]) * grad
             grad = grad + momentum * buf if group["nesterov"] else buf
         p.data -= (lr * grad).astype(p.data.dtype, copy=False)
+
+    _fused_kind = "sgd"
+
+    def _fused_hyper(self, group: dict[str, Any]) -> dict[str, float]:
+        return {"momentum": float(group["momentum"]), "dampening": float(group["dampening"]),
+                "nesterov": float(bool(group["nesterov"]))}
+
+    def _fused_prepare(self, p: Parameter, lr: float, group: dict[str, Any],
+                       state: dict[str, Any]) -> tuple[list[Any], float, float]:
+        if group["momentum"] == 0:
+            return [], lr, 0.0
+        first = state.get("momentum_buffer") is None
+        if first:  # the kernel sets buf = g on this step
+            state["momentum_buffer"] = _ops.zeros_like(p.data)
+        return [state["momentum_buffer"]], lr, 1.0 if first else 0.0
