@@ -4,6 +4,11 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/conv.h"
+#include "dispatch/math_mode.h"
+#if CONVCORE_WITH_CUDA
+#include "cuda/conv.h"
+#include "cuda/runtime.h"
+#endif
 
 namespace convcore {
 namespace {
@@ -29,48 +34,95 @@ const T* bias_data(const TensorView* bias) {
   return bias ? bias->ptr<T>() : nullptr;
 }
 
-template <class T>
-void run_forward(const ConvProblem& prob, const Choice& c, const TensorView& input,
-                 const TensorView& weight, const TensorView* bias, const TensorView& output) {
-  if (c.algo == Algo::depthwise_direct)
-    cpu::conv_depthwise_forward<T>(prob, input, weight, bias_data<T>(bias), output, c.threads);
-  else
-    cpu::conv_gemm_forward<T>(prob, c.algo == Algo::gemm_1x1, input, weight, bias_data<T>(bias),
-                              output, c.threads);
-}
+// The drivers of one device behind one interface, so that the passes below
+// (and the transposed convolution's mapping onto them) are written once.
+struct CpuDrivers {
+  static constexpr Device device = Device::cpu;
+  template <class T>
+  static void forward(const ConvProblem& prob, const Choice& c, const TensorView& x,
+                      const TensorView& w, const T* bias, const TensorView& y) {
+    if (c.algo == Algo::depthwise_direct)
+      cpu::conv_depthwise_forward<T>(prob, x, w, bias, y, c.threads);
+    else
+      cpu::conv_gemm_forward<T>(prob, c.algo == Algo::gemm_1x1, x, w, bias, y, c.threads);
+  }
+  template <class T>
+  static void backward_input(const ConvProblem& prob, const Choice& c, const TensorView& gy,
+                             const TensorView& w, const TensorView& gx) {
+    if (c.algo == Algo::depthwise_direct)
+      cpu::conv_depthwise_backward_input<T>(prob, gy, w, gx, c.threads);
+    else
+      cpu::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, gy, w, gx, c.threads);
+  }
+  template <class T>
+  static void backward_weight(const ConvProblem& prob, const Choice& c, const TensorView& x,
+                              const TensorView& gy, const TensorView& gw) {
+    if (c.algo == Algo::depthwise_direct)
+      cpu::conv_depthwise_backward_weight<T>(prob, x, gy, gw, c.threads);
+    else
+      cpu::conv_gemm_backward_weight<T>(prob, x, gy, gw, c.threads);
+  }
+  template <class T>
+  static void sum_per_channel(const TensorView& t, bool nhwc, T* sums) {
+    cpu::sum_per_channel<T>(t, nhwc, sums, get_num_threads());
+  }
+  template <class T>
+  static void add_per_channel(const TensorView& t, bool nhwc, const T* values) {
+    cpu::add_per_channel<T>(t, nhwc, values, get_num_threads());
+  }
+};
 
-template <class T>
-void run_backward_input(const ConvProblem& prob, const Choice& c, const TensorView& grad_output,
-                        const TensorView& weight, const TensorView& grad_input) {
-  if (c.algo == Algo::depthwise_direct)
-    cpu::conv_depthwise_backward_input<T>(prob, grad_output, weight, grad_input, c.threads);
-  else
-    cpu::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, grad_output, weight,
-                                     grad_input, c.threads);
-}
+#if CONVCORE_WITH_CUDA
+struct CudaDrivers {
+  static constexpr Device device = Device::cuda;
+  template <class T>
+  static void forward(const ConvProblem& prob, const Choice& c, const TensorView& x,
+                      const TensorView& w, const T* bias, const TensorView& y) {
+    if (c.algo == Algo::depthwise_direct)
+      cuda::conv_depthwise_forward<T>(prob, x, w, bias, y);
+    else
+      cuda::conv_gemm_forward<T>(prob, c.algo == Algo::gemm_1x1, math_mode(), x, w, bias, y);
+  }
+  template <class T>
+  static void backward_input(const ConvProblem& prob, const Choice& c, const TensorView& gy,
+                             const TensorView& w, const TensorView& gx) {
+    if (c.algo == Algo::depthwise_direct)
+      cuda::conv_depthwise_backward_input<T>(prob, gy, w, gx);
+    else
+      cuda::conv_gemm_backward_input<T>(prob, c.algo == Algo::gemm_1x1, math_mode(), gy, w, gx);
+  }
+  template <class T>
+  static void backward_weight(const ConvProblem& prob, const Choice& c, const TensorView& x,
+                              const TensorView& gy, const TensorView& gw) {
+    if (c.algo == Algo::depthwise_direct)
+      cuda::conv_depthwise_backward_weight<T>(prob, x, gy, gw);
+    else
+      cuda::conv_gemm_backward_weight<T>(prob, c.algo == Algo::gemm_1x1, math_mode(), x, gy, gw);
+  }
+  template <class T>
+  static void sum_per_channel(const TensorView& t, bool nhwc, T* sums) {
+    cuda::sum_per_channel<T>(t, nhwc, sums);
+  }
+  template <class T>
+  static void add_per_channel(const TensorView& t, bool nhwc, const T* values) {
+    cuda::add_per_channel<T>(t, nhwc, values);
+  }
+};
+#endif
 
-template <class T>
-void run_backward_weight(const ConvProblem& prob, const Choice& c, const TensorView& input,
-                         const TensorView& grad_output, const TensorView& grad_weight) {
-  if (c.algo == Algo::depthwise_direct)
-    cpu::conv_depthwise_backward_weight<T>(prob, input, grad_output, grad_weight, c.threads);
-  else
-    cpu::conv_gemm_backward_weight<T>(prob, input, grad_output, grad_weight, c.threads);
-}
-
-template <class T>
+template <class D, class T>
 void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
                   const TensorView& grad_output, const TensorView& input,
                   const TensorView& weight, const TensorView* grad_input,
                   const TensorView* grad_weight, const TensorView* grad_bias) {
   if (grad_input)
-    run_backward_input<T>(prob, select_conv(prob, ConvPass::backward_input, algo), grad_output,
-                          weight, *grad_input);
+    D::template backward_input<T>(prob, select_conv(prob, ConvPass::backward_input, algo, D::device),
+                                  grad_output, weight, *grad_input);
   if (grad_weight)
-    run_backward_weight<T>(prob, select_conv(prob, ConvPass::backward_weight, algo), input,
-                           grad_output, *grad_weight);
-  if (grad_bias)
-    cpu::sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>(), get_num_threads());
+    D::template backward_weight<T>(prob,
+                                   select_conv(prob, ConvPass::backward_weight, algo, D::device),
+                                   input, grad_output, *grad_weight);
+  if (grad_bias) D::template sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>());
 }
 
 // A transposed convolution runs the passes of the convolution it is the
@@ -78,27 +130,46 @@ void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
 // backward-input pass, its input gradient that convolution's forward, and
 // its weight gradient the same weight-gradient pass with input and
 // grad_output swapped.
-template <class T>
+template <class D, class T>
 void run_transpose_forward(const ConvProblem& prob, const Choice& c, const TensorView& input,
                            const TensorView& weight, const TensorView* bias,
                            const TensorView& output) {
-  run_backward_input<T>(prob, c, input, weight, output);
-  if (bias) cpu::add_per_channel<T>(output, prob.p.nhwc, bias->ptr<T>(), get_num_threads());
+  D::template backward_input<T>(prob, c, input, weight, output);
+  if (bias) D::template add_per_channel<T>(output, prob.p.nhwc, bias->ptr<T>());
 }
 
-template <class T>
+template <class D, class T>
 void run_transpose_backward(const ConvProblem& prob, std::optional<Algo> algo,
                             const TensorView& grad_output, const TensorView& input,
                             const TensorView& weight, const TensorView* grad_input,
                             const TensorView* grad_weight, const TensorView* grad_bias) {
   if (grad_input)
-    run_forward<T>(prob, select_conv(prob, ConvPass::forward, algo), grad_output, weight,
-                   nullptr, *grad_input);
+    D::template forward<T>(prob, select_conv(prob, ConvPass::forward, algo, D::device),
+                           grad_output, weight, nullptr, *grad_input);
   if (grad_weight)
-    run_backward_weight<T>(prob, select_conv(prob, ConvPass::backward_weight, algo),
-                           grad_output, input, *grad_weight);
-  if (grad_bias)
-    cpu::sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>(), get_num_threads());
+    D::template backward_weight<T>(prob,
+                                   select_conv(prob, ConvPass::backward_weight, algo, D::device),
+                                   grad_output, input, *grad_weight);
+  if (grad_bias) D::template sum_per_channel<T>(grad_output, prob.p.nhwc, grad_bias->ptr<T>());
+}
+
+// Runs body(Drivers{}, T{}) for the call's device and dtype.
+template <class Body>
+void on_device(const TensorView& input, DType dtype, Body&& body) {
+#if CONVCORE_WITH_CUDA
+  if (on_cuda(input)) {
+    cuda::DeviceGuard guard(input.device_index);
+    if (dtype == DType::f32)
+      body(CudaDrivers{}, float{});
+    else
+      body(CudaDrivers{}, double{});
+    return;
+  }
+#endif
+  if (dtype == DType::f32)
+    body(CpuDrivers{}, float{});
+  else
+    body(CpuDrivers{}, double{});
 }
 
 void check_operands(const ConvParams& p, const TensorView& input, const TensorView& weight,
@@ -142,14 +213,17 @@ ConvProblem conv_problem(const ConvParams& p, const TensorView& input, const Ten
 
 Choice conv2d_forward(const ConvParams& p, const TensorView& input, const TensorView& weight,
                       const TensorView* bias, const TensorView& output, std::optional<Algo> algo) {
+  check_same_device(p.op, {{"input", &input}, {"weight", &weight}, {"bias", bias},
+                           {"out", &output}});
   const ConvProblem prob = conv_problem(p, input, weight, bias);
   check_dtype(p, "output", output, input.dtype);
   check_shape(prob, "output", output, output_shape_nchw(prob));
-  const Choice choice = select_conv(prob, ConvPass::forward, algo);
-  if (prob.dtype == DType::f32)
-    run_forward<float>(prob, choice, input, weight, bias, output);
-  else
-    run_forward<double>(prob, choice, input, weight, bias, output);
+  const Choice choice = select_conv(prob, ConvPass::forward, algo, input.device);
+  on_device(input, prob.dtype, [&](auto drivers, auto zero) {
+    using D = decltype(drivers);
+    using T = decltype(zero);
+    D::template forward<T>(prob, choice, input, weight, bias_data<T>(bias), output);
+  });
   return choice;
 }
 
@@ -157,15 +231,18 @@ void conv2d_backward(const ConvParams& p, const TensorView& grad_output,
                      const TensorView& input, const TensorView& weight,
                      const TensorView* grad_input, const TensorView* grad_weight,
                      const TensorView* grad_bias, std::optional<Algo> algo) {
+  check_same_device(p.op, {{"input", &input}, {"weight", &weight}, {"grad_output", &grad_output},
+                           {"grad_input", grad_input}, {"grad_weight", grad_weight},
+                           {"grad_bias", grad_bias}});
   const ConvProblem prob = conv_problem(p, input, weight, nullptr);
   check_gradients(prob, grad_output, output_shape_nchw(prob), grad_input, input_shape_nchw(prob),
                   grad_weight, grad_bias, prob.cout);
-  if (prob.dtype == DType::f32)
-    run_backward<float>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
-                        grad_bias);
-  else
-    run_backward<double>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
-                         grad_bias);
+  on_device(input, prob.dtype, [&](auto drivers, auto zero) {
+    using D = decltype(drivers);
+    using T = decltype(zero);
+    run_backward<D, T>(prob, algo, grad_output, input, weight, grad_input, grad_weight,
+                       grad_bias);
+  });
 }
 
 ConvProblem conv_transpose_problem(const ConvParams& p, const TensorView& input,
@@ -178,14 +255,17 @@ ConvProblem conv_transpose_problem(const ConvParams& p, const TensorView& input,
 Choice conv_transpose2d_forward(const ConvParams& p, const TensorView& input,
                                 const TensorView& weight, const TensorView* bias,
                                 const TensorView& output, std::optional<Algo> algo) {
+  check_same_device(p.op, {{"input", &input}, {"weight", &weight}, {"bias", bias},
+                           {"out", &output}});
   const ConvProblem prob = conv_transpose_problem(p, input, weight, bias);
   check_dtype(p, "output", output, input.dtype);
   check_shape(prob, "output", output, input_shape_nchw(prob));
-  const Choice choice = select_conv(prob, ConvPass::backward_input, algo);
-  if (prob.dtype == DType::f32)
-    run_transpose_forward<float>(prob, choice, input, weight, bias, output);
-  else
-    run_transpose_forward<double>(prob, choice, input, weight, bias, output);
+  const Choice choice = select_conv(prob, ConvPass::backward_input, algo, input.device);
+  on_device(input, prob.dtype, [&](auto drivers, auto zero) {
+    using D = decltype(drivers);
+    using T = decltype(zero);
+    run_transpose_forward<D, T>(prob, choice, input, weight, bias, output);
+  });
   return choice;
 }
 
@@ -193,15 +273,18 @@ void conv_transpose2d_backward(const ConvParams& p, const TensorView& grad_outpu
                                const TensorView& input, const TensorView& weight,
                                const TensorView* grad_input, const TensorView* grad_weight,
                                const TensorView* grad_bias, std::optional<Algo> algo) {
+  check_same_device(p.op, {{"input", &input}, {"weight", &weight}, {"grad_output", &grad_output},
+                           {"grad_input", grad_input}, {"grad_weight", grad_weight},
+                           {"grad_bias", grad_bias}});
   const ConvProblem prob = conv_transpose_problem(p, input, weight, nullptr);
   check_gradients(prob, grad_output, input_shape_nchw(prob), grad_input, output_shape_nchw(prob),
                   grad_weight, grad_bias, prob.cin);
-  if (prob.dtype == DType::f32)
-    run_transpose_backward<float>(prob, algo, grad_output, input, weight, grad_input,
-                                  grad_weight, grad_bias);
-  else
-    run_transpose_backward<double>(prob, algo, grad_output, input, weight, grad_input,
-                                   grad_weight, grad_bias);
+  on_device(input, prob.dtype, [&](auto drivers, auto zero) {
+    using D = decltype(drivers);
+    using T = decltype(zero);
+    run_transpose_backward<D, T>(prob, algo, grad_output, input, weight, grad_input,
+                                 grad_weight, grad_bias);
+  });
 }
 
 }  // namespace convcore
