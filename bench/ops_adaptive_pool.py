@@ -112,7 +112,7 @@ def _unpool(n, dtype, torch, rng):
     src = torch.from_numpy(rng.standard_normal((n, 64, 224, 224)).astype(dtype))
     tp, tind = tf.max_pool2d(src, 2, 2, return_indices=True)
     del src
-    p, ind = tp.numpy(), tind.numpy()
+    p, ind = tp.cpu().numpy(), tind.cpu().numpy()
     y = np.empty((n, 64, 224, 224), dtype)
     gy = rng.standard_normal(y.shape).astype(dtype)
     tgy = torch.from_numpy(gy)

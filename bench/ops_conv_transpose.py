@@ -34,7 +34,7 @@ def cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
         flops = 2.0 * n * cin * h * h * cout * k * k
         nbytes = (x.size + w.size + y.size) * x.itemsize
         layer = f"{name}(N={n})"
-        yo = np.empty_like(y)
+        yo = np.empty(y.shape, dtype)
         outs = (np.empty_like(x), np.empty_like(w), None)
 
         def torch_backward(xt=xt, wt=wt, gyt=gyt, kw=kw):

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 import convcore.functional as F
-from op_bench import OpCase
+from op_bench import OpCase, host
 
 
 def _activation_cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
@@ -44,7 +44,7 @@ def _activation_cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
         "sigmoid": (lambda: F.sigmoid(x, out=y), lambda: torch.sigmoid(tx)),
         "tanh": (lambda: F.tanh(x, out=y), lambda: torch.tanh(tx)),
     }
-    sig_y, tanh_y = saved["sigmoid"].numpy(), saved["tanh"].numpy()
+    sig_y, tanh_y = saved["sigmoid"].cpu().numpy(), saved["tanh"].cpu().numpy()
     backward = {
         "relu": (lambda: F.relu_backward(g, x, out=gx), lambda: aten.threshold_backward(tg, tx, 0)),
         "leaky_relu": (lambda: F.leaky_relu_backward(g, x, 0.01, out=gx),
@@ -133,6 +133,7 @@ def _dropout_cases(batch: int, dtype: np.dtype, torch) -> list[OpCase]:
     tx, tg = torch.from_numpy(x), torch.from_numpy(g)
     y, gx = np.empty_like(x), np.empty_like(x)
     _, mask = F.dropout(x, 0.5, seed=1, return_mask=True)
+    mask = host(mask)
     tmask = torch.from_numpy(mask)
     es = x.itemsize
     fwd_check = lambda: (F.dropout(x, 0.5, seed=1, out=y), np.where(mask, x * dtype.type(2), 0))

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 import convcore.functional as F
-from op_bench import OpCase
+from op_bench import OpCase, host
 
 # VGG-16's first pool at batch 4 (as compare_torch.BATCH_CAP does for conv1_2).
 BATCH_CAP = {"vgg16_pool1": 4}
@@ -38,7 +38,7 @@ def _max_cases(layer: str, shape, k, s, p, dtype, torch, nhwc: bool = False) -> 
     tgy = torch.from_numpy(gy).permute(0, 3, 1, 2) if nhwc else torch.from_numpy(gy)
     gx = np.empty_like(xc)
     name = f"max_pool2d {k}x{k}/{s}" + (f" p{p}" if p else "") + (" NHWC" if nhwc else "")
-    back = (lambda a: np.asarray(a).transpose(0, 3, 1, 2)) if nhwc else np.asarray
+    back = (lambda a: host(a).transpose(0, 3, 1, 2)) if nhwc else host
 
     def cc_fwd() -> Any:
         return F.max_pool2d(xc, k, s, p, data_format=fmt, out=y)
