@@ -19,21 +19,6 @@
 namespace convcore::cpu {
 namespace {
 
-// Some max window has no tap inside the input (possible only with dilation):
-// PyTorch gives -inf there, which the vector paths (padded with the lowest
-// finite value) do not.
-bool has_empty_window(const PoolProblem& prob) {
-  for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const PoolWindow w = pool_window(prob, oh, 0);
-    if (w.rows.begin == w.rows.end) return true;
-  }
-  for (int64_t ow = 0; ow < prob.ow; ++ow) {
-    const PoolWindow w = pool_window(prob, 0, ow);
-    if (w.cols.begin == w.cols.end) return true;
-  }
-  return false;
-}
-
 // The vector max paths carry a tap's offset from the window's top-left as T.
 template <class T>
 bool offsets_exact_in(const PoolProblem& prob) {

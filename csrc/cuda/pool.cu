@@ -47,19 +47,6 @@ Dims dims_of(const PoolProblem& prob) {
   return d;
 }
 
-// ops/pool_params.h valid_taps: the taps k < kernel with start + k * dilation in [0, n).
-struct Taps {
-  int64_t begin, end;
-};
-
-__device__ Taps taps_of(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
-  const int64_t b = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
-  const int64_t e = n - start <= 0 ? 0 : (n - start + dilation - 1) / dilation;
-  const int64_t lo = b < kernel ? b : kernel;
-  const int64_t hi = e < kernel ? e : kernel;
-  return {lo, hi > lo ? hi : lo};
-}
-
 // Output element o (memory order) of the layout: its window position and
 // where its input plane lies (element (ih, iw) at base + (ih * W + iw) * step).
 struct OutPos {
@@ -157,7 +144,7 @@ __device__ int64_t avg_divisor(const Dims& d, int64_t oh, int64_t ow) {
 template <class T>
 __device__ T out_scale(const Dims& d, int64_t oh, int64_t ow) {
   const int64_t h0 = oh * d.sh - d.ph, w0 = ow * d.sw - d.pw;
-  const Taps rows = taps_of(h0, d.h, d.kh, d.dh), cols = taps_of(w0, d.w, d.kw, d.dw);
+  const TapRange rows = valid_taps(h0, d.h, d.kh, d.dh), cols = valid_taps(w0, d.w, d.kw, d.dw);
   if (rows.begin == rows.end || cols.begin == cols.end) return T(0);
   const double num = d.kind == kLp ? static_cast<double>(d.kh * d.kw) : 1.0;
   return static_cast<T>(num / static_cast<double>(avg_divisor(d, oh, ow)));
@@ -168,7 +155,7 @@ __device__ T out_scale(const Dims& d, int64_t oh, int64_t ow) {
 template <class T>
 __device__ void window_max(const Dims& d, const T* x, const OutPos& q, T* best, int64_t* at) {
   const int64_t h0 = q.oh * d.sh - d.ph, w0 = q.ow * d.sw - d.pw;
-  const Taps rows = taps_of(h0, d.h, d.kh, d.dh), cols = taps_of(w0, d.w, d.kw, d.dw);
+  const TapRange rows = valid_taps(h0, d.h, d.kh, d.dh), cols = valid_taps(w0, d.w, d.kw, d.dw);
   MaxChain<T> m((h0 + rows.begin * d.dh) * d.w + w0 + cols.begin * d.dw);
   for (int64_t i = rows.begin; i < rows.end; ++i) {
     const int64_t row = (h0 + i * d.dh) * d.w + w0;
@@ -185,7 +172,7 @@ __device__ void window_max(const Dims& d, const T* x, const OutPos& q, T* best, 
 template <class T>
 __device__ T window_sum(const Dims& d, const T* x, const OutPos& q, T p) {
   const int64_t h0 = q.oh * d.sh - d.ph, w0 = q.ow * d.sw - d.pw;
-  const Taps rows = taps_of(h0, d.h, d.kh, d.dh), cols = taps_of(w0, d.w, d.kw, d.dw);
+  const TapRange rows = valid_taps(h0, d.h, d.kh, d.dh), cols = valid_taps(w0, d.w, d.kw, d.dw);
   T s = T(0);
   for (int64_t i = rows.begin; i < rows.end; ++i) {
     const int64_t row = (h0 + i * d.dh) * d.w + w0;
@@ -299,19 +286,6 @@ __global__ void sum_gather_kernel(Dims d, const T* g, const T* x, T* gx, int64_t
 }
 
 constexpr int kThreads = 256;
-
-// cpu/pool.cpp has_empty_window: a max window with no tap inside the input.
-bool has_empty_window(const PoolProblem& prob) {
-  for (int64_t oh = 0; oh < prob.oh; ++oh) {
-    const PoolWindow w = pool_window(prob, oh, 0);
-    if (w.rows.begin == w.rows.end) return true;
-  }
-  for (int64_t ow = 0; ow < prob.ow; ++ow) {
-    const PoolWindow w = pool_window(prob, 0, ow);
-    if (w.cols.begin == w.cols.end) return true;
-  }
-  return false;
-}
 
 }  // namespace
 

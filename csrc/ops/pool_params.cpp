@@ -69,6 +69,18 @@ PoolWindow pool_window(const PoolProblem& prob, int64_t oh, int64_t ow) {
   return win;
 }
 
+bool has_empty_window(const PoolProblem& prob) {
+  for (int64_t oh = 0; oh < prob.oh; ++oh) {
+    const PoolWindow w = pool_window(prob, oh, 0);
+    if (w.rows.begin == w.rows.end) return true;
+  }
+  for (int64_t ow = 0; ow < prob.ow; ++ow) {
+    const PoolWindow w = pool_window(prob, 0, ow);
+    if (w.cols.begin == w.cols.end) return true;
+  }
+  return false;
+}
+
 int64_t avg_pool_divisor(const PoolProblem& prob, int64_t oh, int64_t ow) {
   const PoolParams& p = prob.p;
   if (p.divisor_override != 0) return p.divisor_override;

@@ -57,7 +57,7 @@ struct TapRange {
   int64_t begin, end;
 };
 
-constexpr TapRange valid_taps(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
+CC_HOST_DEVICE constexpr TapRange valid_taps(int64_t start, int64_t n, int64_t kernel, int64_t dilation) {
   const int64_t b = start >= 0 ? 0 : (-start + dilation - 1) / dilation;
   const int64_t e = n - start <= 0 ? 0 : (n - start + dilation - 1) / dilation;
   const int64_t lo = b < kernel ? b : kernel;
@@ -73,6 +73,10 @@ struct PoolWindow {
 };
 
 PoolWindow pool_window(const PoolProblem& prob, int64_t oh, int64_t ow);
+
+// Some max window has no tap inside the input (possible only with dilation):
+// PyTorch gives -inf there, which the fast kernels of both devices avoid.
+bool has_empty_window(const PoolProblem& prob);
 
 // The average pool's divisor of output (oh, ow): divisor_override, else the
 // window's size clipped to the padded input (count_include_pad; ceil_mode
