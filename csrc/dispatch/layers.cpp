@@ -4,23 +4,14 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/layers.h"
-#include "dispatch/math_mode.h"
-#if CONVCORE_WITH_CUDA
 #include "cuda/dropout.h"
 #include "cuda/layers.h"
 #include "cuda/linear.h"
-#include "cuda/runtime.h"
-#endif
+#include "dispatch/device.h"
+#include "dispatch/math_mode.h"
 
 namespace convcore {
 namespace {
-
-// fn(T{}) for the view's float type.
-template <class Fn>
-void for_dtype(const TensorView& t, Fn fn) {
-  if (t.dtype == DType::f32) fn(float{});
-  else fn(double{});
-}
 
 void check_same_dtype(const char* op, const TensorView& ref, const char* ref_name,
                       const TensorView& t, const char* name) {
@@ -84,21 +75,17 @@ void activation_forward(const char* op, Activation f, const TensorView& x, const
                         double param) {
   check_like(op, x, "input", y, "output");
   check_same_device(op, {{"input", &x}, {"output", &y}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x, [&](auto t) {
-      using T = decltype(t);
-      cuda::activation_forward<T>(f, x.numel(), x.ptr<T>(), y.ptr<T>(), static_cast<T>(param));
-    });
-    return;
-  }
-#endif
-  for_dtype(x, [&](auto t) {
-    using T = decltype(t);
-    cpu::activation_forward<T>(f, x.numel(), x.ptr<T>(), y.ptr<T>(), static_cast<T>(param),
-                               get_num_threads());
-  });
+  on_device_of(
+      x, x.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::activation_forward<T>(f, x.numel(), x.ptr<T>(), y.ptr<T>(), static_cast<T>(param));
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::activation_forward<T>(f, x.numel(), x.ptr<T>(), y.ptr<T>(), static_cast<T>(param),
+                                   get_num_threads());
+      });
 }
 
 void activation_backward(const char* op, Activation f, const TensorView& grad_output,
@@ -111,42 +98,34 @@ void activation_backward(const char* op, Activation f, const TensorView& grad_ou
                          {"input", &x},
                          {"output", output},
                          {"grad_input", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x, [&](auto t) {
-      using T = decltype(t);
-      cuda::activation_backward<T>(f, x.numel(), grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
-                                   grad_input.ptr<T>(), static_cast<T>(param));
-    });
-    return;
-  }
-#endif
-  for_dtype(x, [&](auto t) {
-    using T = decltype(t);
-    cpu::activation_backward<T>(f, x.numel(), grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
-                                grad_input.ptr<T>(), static_cast<T>(param), get_num_threads());
-  });
+  on_device_of(
+      x, x.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::activation_backward<T>(f, x.numel(), grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
+                                     grad_input.ptr<T>(), static_cast<T>(param));
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::activation_backward<T>(f, x.numel(), grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
+                                    grad_input.ptr<T>(), static_cast<T>(param), get_num_threads());
+      });
 }
 
 void softmax_forward(const char* op, bool log, const SoftmaxShape& s, const TensorView& x,
                      const TensorView& y) {
   check_like(op, x, "input", y, "output");
   check_same_device(op, {{"input", &x}, {"output", &y}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x, [&](auto t) {
-      using T = decltype(t);
-      cuda::softmax_forward<T>(log, s, x.ptr<T>(), y.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(x, [&](auto t) {
-    using T = decltype(t);
-    cpu::softmax_forward<T>(log, s, x.ptr<T>(), y.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      x, x.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::softmax_forward<T>(log, s, x.ptr<T>(), y.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::softmax_forward<T>(log, s, x.ptr<T>(), y.ptr<T>(), get_num_threads());
+      });
 }
 
 void softmax_backward(const char* op, bool log, const SoftmaxShape& s,
@@ -159,22 +138,18 @@ void softmax_backward(const char* op, bool log, const SoftmaxShape& s,
                          {"input", &x},
                          {"output", output},
                          {"grad_input", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x, [&](auto t) {
-      using T = decltype(t);
-      cuda::softmax_backward<T>(log, s, grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
-                                grad_input.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(x, [&](auto t) {
-    using T = decltype(t);
-    cpu::softmax_backward<T>(log, s, grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
-                             grad_input.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      x, x.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::softmax_backward<T>(log, s, grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
+                                  grad_input.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::softmax_backward<T>(log, s, grad_output.ptr<T>(), x.ptr<T>(), data_or_null<T>(output),
+                                 grad_input.ptr<T>(), get_num_threads());
+      });
 }
 
 void cross_entropy_forward(const char* op, const SoftmaxShape& s, const TensorView& logits,
@@ -188,22 +163,18 @@ void cross_entropy_forward(const char* op, const SoftmaxShape& s, const TensorVi
                loss_elements(p.reduction, s.outer * s.inner));
   check_same_device(op, {{"input", &logits}, {"target", &target}, {"weight", weight}, {"output", &loss}});
   check_targets(op, target, s.classes, p.ignore_index);
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(logits)) {
-    cuda::DeviceGuard guard(logits.device_index);
-    for_dtype(logits, [&](auto t) {
-      using T = decltype(t);
-      cuda::cross_entropy_forward<T>(s, logits.ptr<T>(), target.ptr<int64_t>(), data_or_null<T>(weight), p,
-                                     loss.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(logits, [&](auto t) {
-    using T = decltype(t);
-    cpu::cross_entropy_forward<T>(s, logits.ptr<T>(), target.ptr<int64_t>(), data_or_null<T>(weight),
-                                  p, loss.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      logits, logits.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::cross_entropy_forward<T>(s, logits.ptr<T>(), target.ptr<int64_t>(), data_or_null<T>(weight), p,
+                                       loss.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::cross_entropy_forward<T>(s, logits.ptr<T>(), target.ptr<int64_t>(), data_or_null<T>(weight),
+                                      p, loss.ptr<T>(), get_num_threads());
+      });
 }
 
 void cross_entropy_backward(const char* op, const SoftmaxShape& s, const TensorView& grad_output,
@@ -223,22 +194,18 @@ void cross_entropy_backward(const char* op, const SoftmaxShape& s, const TensorV
                          {"weight", weight},
                          {"grad_input", &grad_logits}});
   check_targets(op, target, s.classes, p.ignore_index);
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(logits)) {
-    cuda::DeviceGuard guard(logits.device_index);
-    for_dtype(logits, [&](auto t) {
-      using T = decltype(t);
-      cuda::cross_entropy_backward<T>(s, grad_output.ptr<T>(), logits.ptr<T>(), target.ptr<int64_t>(),
-                                      data_or_null<T>(weight), p, grad_logits.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(logits, [&](auto t) {
-    using T = decltype(t);
-    cpu::cross_entropy_backward<T>(s, grad_output.ptr<T>(), logits.ptr<T>(), target.ptr<int64_t>(),
-                                   data_or_null<T>(weight), p, grad_logits.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      logits, logits.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::cross_entropy_backward<T>(s, grad_output.ptr<T>(), logits.ptr<T>(), target.ptr<int64_t>(),
+                                        data_or_null<T>(weight), p, grad_logits.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::cross_entropy_backward<T>(s, grad_output.ptr<T>(), logits.ptr<T>(), target.ptr<int64_t>(),
+                                       data_or_null<T>(weight), p, grad_logits.ptr<T>(), get_num_threads());
+      });
 }
 
 void mse_forward(const char* op, const TensorView& input, const TensorView& target, Reduction r,
@@ -246,20 +213,16 @@ void mse_forward(const char* op, const TensorView& input, const TensorView& targ
   check_like(op, input, "input", target, "target");
   check_same_dtype(op, input, "input", loss, "output");
   check_same_device(op, {{"input", &input}, {"target", &target}, {"output", &loss}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    for_dtype(input, [&](auto t) {
-      using T = decltype(t);
-      cuda::mse_forward<T>(input.numel(), input.ptr<T>(), target.ptr<T>(), r, loss.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(input, [&](auto t) {
-    using T = decltype(t);
-    cpu::mse_forward<T>(input.numel(), input.ptr<T>(), target.ptr<T>(), r, loss.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::mse_forward<T>(input.numel(), input.ptr<T>(), target.ptr<T>(), r, loss.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::mse_forward<T>(input.numel(), input.ptr<T>(), target.ptr<T>(), r, loss.ptr<T>(), get_num_threads());
+      });
 }
 
 void mse_backward(const char* op, const TensorView& grad_output, const TensorView& input,
@@ -274,22 +237,18 @@ void mse_backward(const char* op, const TensorView& grad_output, const TensorVie
                          {"input", &input},
                          {"target", &target},
                          {"grad_input", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    for_dtype(input, [&](auto t) {
-      using T = decltype(t);
-      cuda::mse_backward<T>(input.numel(), grad_output.ptr<T>(), input.ptr<T>(), target.ptr<T>(), r,
-                            grad_input.ptr<T>());
-    });
-    return;
-  }
-#endif
-  for_dtype(input, [&](auto t) {
-    using T = decltype(t);
-    cpu::mse_backward<T>(input.numel(), grad_output.ptr<T>(), input.ptr<T>(), target.ptr<T>(), r,
-                         grad_input.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::mse_backward<T>(input.numel(), grad_output.ptr<T>(), input.ptr<T>(), target.ptr<T>(), r,
+                              grad_input.ptr<T>());
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::mse_backward<T>(input.numel(), grad_output.ptr<T>(), input.ptr<T>(), target.ptr<T>(), r,
+                             grad_input.ptr<T>(), get_num_threads());
+      });
 }
 
 void dropout_forward(const char* op, const TensorView& x, double p, uint64_t seed,
@@ -297,20 +256,16 @@ void dropout_forward(const char* op, const TensorView& x, double p, uint64_t see
   check_dropout_p(op, p);
   check_like(op, x, "input", y, "output");
   check_same_device(op, {{"input", &x}, {"output", &y}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {  // keep: device memory on x's device (bindings/layers.cpp)
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x, [&](auto t) {
-      using T = decltype(t);
-      cuda::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, x.device_index);
-    });
-    return;
-  }
-#endif
-  for_dtype(x, [&](auto t) {
-    using T = decltype(t);
-    cpu::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, get_num_threads());
-  });
+  on_device_of(
+      x, x.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, x.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::dropout_forward<T>(x.numel(), x.ptr<T>(), p, seed, y.ptr<T>(), keep, get_num_threads());
+      });
 }
 
 void dropout_backward(const char* op, const TensorView& grad_output, const uint8_t* keep, double p,
@@ -318,22 +273,18 @@ void dropout_backward(const char* op, const TensorView& grad_output, const uint8
   check_dropout_p(op, p);
   check_like(op, grad_output, "grad_output", grad_input, "grad_input");
   check_same_device(op, {{"grad_output", &grad_output}, {"grad_input", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(grad_output)) {  // keep: device memory on the same device (bindings/layers.cpp)
-    cuda::DeviceGuard guard(grad_output.device_index);
-    for_dtype(grad_output, [&](auto t) {
-      using T = decltype(t);
-      cuda::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
-                                grad_input.ptr<T>(), grad_output.device_index);
-    });
-    return;
-  }
-#endif
-  for_dtype(grad_output, [&](auto t) {
-    using T = decltype(t);
-    cpu::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
-                             grad_input.ptr<T>(), get_num_threads());
-  });
+  on_device_of(
+      grad_output, grad_output.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
+                                  grad_input.ptr<T>(), grad_output.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::dropout_backward<T>(grad_output.numel(), grad_output.ptr<T>(), keep, p, seed,
+                                 grad_input.ptr<T>(), get_num_threads());
+      });
 }
 
 void linear_forward(const char* op, const LinearShape& s, const TensorView& input,
@@ -342,22 +293,18 @@ void linear_forward(const char* op, const LinearShape& s, const TensorView& inpu
   if (bias) check_same_dtype(op, input, "input", *bias, "bias");
   check_same_dtype(op, input, "input", output, "output");
   check_same_device(op, {{"input", &input}, {"weight", &weight}, {"bias", bias}, {"output", &output}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    for_dtype(input, [&](auto t) {
-      using T = decltype(t);
-      cuda::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias),
-                              output.ptr<T>(), math_mode(), input.device_index);
-    });
-    return;
-  }
-#endif
-  for_dtype(input, [&](auto t) {
-    using T = decltype(t);
-    cpu::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias), output.ptr<T>(),
-                           get_num_threads());
-  });
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias),
+                                output.ptr<T>(), math_mode(), input.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::linear_forward<T>(s, input.ptr<T>(), weight.ptr<T>(), data_or_null<T>(bias), output.ptr<T>(),
+                               get_num_threads());
+      });
 }
 
 void linear_backward(const char* op, const LinearShape& s, const TensorView& grad_output,
@@ -375,27 +322,23 @@ void linear_backward(const char* op, const LinearShape& s, const TensorView& gra
                          {"grad_input", grad_input},
                          {"grad_weight", grad_weight},
                          {"grad_bias", grad_bias}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    for_dtype(input, [&](auto t) {
-      using T = decltype(t);
-      cuda::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),
-                               grad_input ? grad_input->ptr<T>() : nullptr,
-                               grad_weight ? grad_weight->ptr<T>() : nullptr,
-                               grad_bias ? grad_bias->ptr<T>() : nullptr, math_mode(),
-                               input.device_index);
-    });
-    return;
-  }
-#endif
-  for_dtype(input, [&](auto t) {
-    using T = decltype(t);
-    cpu::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),
-                            grad_input ? grad_input->ptr<T>() : nullptr,
-                            grad_weight ? grad_weight->ptr<T>() : nullptr,
-                            grad_bias ? grad_bias->ptr<T>() : nullptr, get_num_threads());
-  });
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),
+                                 grad_input ? grad_input->ptr<T>() : nullptr,
+                                 grad_weight ? grad_weight->ptr<T>() : nullptr,
+                                 grad_bias ? grad_bias->ptr<T>() : nullptr, math_mode(),
+                                 input.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::linear_backward<T>(s, grad_output.ptr<T>(), input.ptr<T>(), weight.ptr<T>(),
+                                grad_input ? grad_input->ptr<T>() : nullptr,
+                                grad_weight ? grad_weight->ptr<T>() : nullptr,
+                                grad_bias ? grad_bias->ptr<T>() : nullptr, get_num_threads());
+      });
 }
 
 }  // namespace convcore

@@ -4,10 +4,8 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/pool.h"
-#if CONVCORE_WITH_CUDA
-#include "cuda/runtime.h"
 #include "cuda/pool.h"
-#endif
+#include "dispatch/device.h"
 
 namespace convcore {
 namespace {
@@ -53,20 +51,12 @@ void pool2d_forward(const PoolParams& p, const TensorView& input, const TensorVi
   }
   check_same_device(p.op, {{"input", &input}, {"output", &output}, {"indices", indices}});
   int64_t* idx = indices && p.kind == PoolKind::max ? indices->ptr<int64_t>() : nullptr;
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    if (prob.dtype == DType::f32)
-      cuda::pool_forward<float>(prob, input, output, idx);
-    else
-      cuda::pool_forward<double>(prob, input, output, idx);
-    return;
-  }
-#endif
-  if (prob.dtype == DType::f32)
-    cpu::pool_forward<float>(prob, input, output, idx, get_num_threads());
-  else
-    cpu::pool_forward<double>(prob, input, output, idx, get_num_threads());
+  on_device_of(
+      input, prob.dtype,
+      [&](auto t) { cuda::pool_forward<decltype(t)>(prob, input, output, idx); },
+      [&](auto t) {
+        cpu::pool_forward<decltype(t)>(prob, input, output, idx, get_num_threads());
+      });
 }
 
 void pool2d_backward(const PoolParams& p, const TensorView& grad_output,
@@ -87,20 +77,13 @@ void pool2d_backward(const PoolParams& p, const TensorView& grad_output,
                            {"indices", indices},
                            {"grad_input", &grad_input}});
   const int64_t* idx = indices ? indices->ptr<int64_t>() : nullptr;
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    if (prob.dtype == DType::f32)
-      cuda::pool_backward<float>(prob, grad_output, input, idx, grad_input);
-    else
-      cuda::pool_backward<double>(prob, grad_output, input, idx, grad_input);
-    return;
-  }
-#endif
-  if (prob.dtype == DType::f32)
-    cpu::pool_backward<float>(prob, grad_output, input, idx, grad_input, get_num_threads());
-  else
-    cpu::pool_backward<double>(prob, grad_output, input, idx, grad_input, get_num_threads());
+  on_device_of(
+      input, prob.dtype,
+      [&](auto t) { cuda::pool_backward<decltype(t)>(prob, grad_output, input, idx, grad_input); },
+      [&](auto t) {
+        cpu::pool_backward<decltype(t)>(prob, grad_output, input, idx, grad_input,
+                                        get_num_threads());
+      });
 }
 
 }  // namespace convcore
