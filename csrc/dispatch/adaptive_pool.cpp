@@ -4,11 +4,11 @@
 #include <cmath>
 
 #include "core/error.h"
+#include <utility>
+
 #include "cpu/adaptive_pool.h"
-#include "cuda/runtime.h"
-#if CONVCORE_WITH_CUDA
 #include "cuda/adaptive_pool.h"
-#endif
+#include "dispatch/device.h"
 
 namespace convcore {
 namespace {
@@ -83,6 +83,42 @@ void for_dtype(DType dt, const Fn& fn) {
     fn(float{});
   else
     fn(double{});
+}
+
+// The bin-pooling drivers of one device. cpu/adaptive_pool.h and its CUDA
+// twin share their signatures, so each entry's choice among them is written
+// once, for whichever device the arrays are on.
+#define CC_BIN_DRIVER(name)                        \
+  template <class... A>                            \
+  static void name(A&&... a) {                     \
+    NS::name(std::forward<A>(a)...);               \
+  }
+#define CC_BIN_DRIVERS                             \
+  CC_BIN_DRIVER(copy_elements)                     \
+  CC_BIN_DRIVER(global_avg_pool_planes)            \
+  CC_BIN_DRIVER(global_avg_pool_planes_backward)   \
+  CC_BIN_DRIVER(pool_bins_forward)                 \
+  CC_BIN_DRIVER(pool_bins_backward)                \
+  CC_BIN_DRIVER(max_unpool_forward)                \
+  CC_BIN_DRIVER(max_unpool_backward)
+struct CpuBins {
+#define NS cpu
+  CC_BIN_DRIVERS
+#undef NS
+};
+struct CudaBins {
+#define NS cuda
+  CC_BIN_DRIVERS
+#undef NS
+};
+#undef CC_BIN_DRIVERS
+#undef CC_BIN_DRIVER
+
+// body(T{}, Drivers{}) for x's float type and device.
+template <class Body>
+void with_bin_drivers(const TensorView& x, Body&& body) {
+  on_device_of(
+      x, x.dtype, [&](auto t) { body(t, CudaBins{}); }, [&](auto t) { body(t, CpuBins{}); });
 }
 
 cpu::PooledOutput adaptive_output(const Act4& xa, const TensorView& y, bool nhwc,
@@ -170,32 +206,16 @@ void adaptive_pool2d(const std::string& op, PoolReduce reduce, const TensorView&
   check_shape(op, "out", y, pooled_shape(op, x, nhwc, ya.h, ya.w));
   if (indices) check_index_array(op, *indices, layout_shape(ya.n, ya.c, ya.h, ya.w, nhwc));
   check_same_device(op, {{"input", &x}, {"out", &y}, {"indices", indices}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x.dtype, [&](auto t) {
-      using T = decltype(t);
-      if (one_pixel_bins(xa, ya) && !indices)
-        cuda::copy_elements(x.ptr<T>(), x.numel(), y.ptr<T>());
-      else if (global_planes(reduce, ya, nhwc) && !indices)
-        cuda::global_avg_pool_planes(x.ptr<T>(), xa.n * xa.c, xa.h * xa.w, y.ptr<T>());
-      else
-        cuda::pool_bins_forward(
-            reduce, x.ptr<T>(), xa,
-            adaptive_output(xa, y, nhwc, indices ? indices->ptr<int64_t>() : nullptr));
-    });
-    return;
-  }
-#endif
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
+    using D = decltype(drivers);
     if (one_pixel_bins(xa, ya) && !indices)
-      cpu::copy_elements(x.ptr<T>(), x.numel(), y.ptr<T>());
+      D::copy_elements(x.ptr<T>(), x.numel(), y.ptr<T>());
     else if (global_planes(reduce, ya, nhwc) && !indices)
-      cpu::global_avg_pool_planes(x.ptr<T>(), xa.n * xa.c, xa.h * xa.w, y.ptr<T>());
+      D::global_avg_pool_planes(x.ptr<T>(), xa.n * xa.c, xa.h * xa.w, y.ptr<T>());
     else
-      cpu::pool_bins_forward(reduce, x.ptr<T>(), xa,
-                             adaptive_output(xa, y, nhwc, indices ? indices->ptr<int64_t>() : nullptr));
+      D::pool_bins_forward(reduce, x.ptr<T>(), xa,
+                           adaptive_output(xa, y, nhwc, indices ? indices->ptr<int64_t>() : nullptr));
   });
 }
 
@@ -213,41 +233,22 @@ void adaptive_pool2d_backward(const std::string& op, PoolReduce reduce,
                          {"input", &x},
                          {"indices", indices},
                          {"out", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(x)) {
-    cuda::DeviceGuard guard(x.device_index);
-    for_dtype(x.dtype, [&](auto t) {
-      using T = decltype(t);
-      if (one_pixel_bins(xa, ga) && !indices) {
-        cuda::copy_elements(grad_output.ptr<T>(), x.numel(), grad_input.ptr<T>());
-        return;
-      }
-      if (global_planes(reduce, ga, nhwc)) {
-        cuda::global_avg_pool_planes_backward(grad_output.ptr<T>(), xa.n * xa.c, xa.h * xa.w,
-                                              grad_input.ptr<T>());
-        return;
-      }
-      cpu::PooledOutput g = adaptive_output(xa, grad_output, nhwc,
-                                            indices ? indices->ptr<int64_t>() : nullptr);
-      cuda::pool_bins_backward(reduce, {g}, x.ptr<T>(), xa, grad_input.ptr<T>(), op);
-    });
-    return;
-  }
-#endif
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
+    using D = decltype(drivers);
     if (one_pixel_bins(xa, ga) && !indices) {
-      cpu::copy_elements(grad_output.ptr<T>(), x.numel(), grad_input.ptr<T>());
+      D::copy_elements(grad_output.ptr<T>(), x.numel(), grad_input.ptr<T>());
       return;
     }
     if (global_planes(reduce, ga, nhwc)) {
-      cpu::global_avg_pool_planes_backward(grad_output.ptr<T>(), xa.n * xa.c, xa.h * xa.w,
-                                           grad_input.ptr<T>());
+      D::global_avg_pool_planes_backward(grad_output.ptr<T>(), xa.n * xa.c, xa.h * xa.w,
+                                         grad_input.ptr<T>());
       return;
     }
     cpu::PooledOutput g = adaptive_output(xa, grad_output, nhwc,
                                           indices ? indices->ptr<int64_t>() : nullptr);
-    cpu::pool_bins_backward(reduce, {g}, x.ptr<T>(), xa, grad_input.ptr<T>(), op);
+    D::pool_bins_backward(reduce, std::vector<cpu::PooledOutput>{g}, x.ptr<T>(), xa,
+                          grad_input.ptr<T>(), op);
   });
 }
 
@@ -260,18 +261,11 @@ void spatial_pyramid_pool2d(const std::string& op, PoolReduce reduce, const Tens
   check_shape(op, "out", y, {xa.n, xa.c * pyramid_bins(levels, op)});
   check_pyramid_indices(op, reduce, indices, y);
   check_same_device(op, {{"input", &x}, {"out", &y}, {"indices", indices}});
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      for (const cpu::PooledOutput& level : pyramid(xa, y, indices, levels))
-        cuda::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
-      return;
-    }
-#endif
+    using D = decltype(drivers);
     for (const cpu::PooledOutput& level : pyramid(xa, y, indices, levels))
-      cpu::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
+      D::pool_bins_forward(reduce, x.ptr<T>(), xa, level);
   });
 }
 
@@ -290,18 +284,11 @@ void spatial_pyramid_pool2d_backward(const std::string& op, PoolReduce reduce,
                          {"input", &x},
                          {"indices", indices},
                          {"out", &grad_input}});
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      cuda::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(),
-                               xa, grad_input.ptr<T>(), op);
-      return;
-    }
-#endif
-    cpu::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(), xa,
-                            grad_input.ptr<T>(), op);
+    using D = decltype(drivers);
+    D::pool_bins_backward(reduce, pyramid(xa, grad_output, indices, levels), x.ptr<T>(), xa,
+                          grad_input.ptr<T>(), op);
   });
 }
 
@@ -347,18 +334,11 @@ void roi_pool(const std::string& op, const TensorView& x, const TensorView& boxe
   check_same_device(op, {{"input", &x}, {"boxes", &boxes}, {"out", &y}});
   const Act4 xa = act4_of(x, nhwc);
   const HostReadable host = host_readable(boxes);
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      cuda::pool_bins_forward(PoolReduce::max, x.ptr<T>(), xa,
-                              roi_output<T>(xa, host.view, y, nhwc, spatial_scale));
-      return;
-    }
-#endif
-    cpu::pool_bins_forward(PoolReduce::max, x.ptr<T>(), xa,
-                           roi_output<T>(xa, host.view, y, nhwc, spatial_scale));
+    using D = decltype(drivers);
+    D::pool_bins_forward(PoolReduce::max, x.ptr<T>(), xa,
+                         roi_output<T>(xa, host.view, y, nhwc, spatial_scale));
   });
 }
 
@@ -376,20 +356,12 @@ void roi_pool_backward(const std::string& op, const TensorView& grad_output,
                          {"boxes", &boxes},
                          {"out", &grad_input}});
   const HostReadable host = host_readable(boxes);
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      cuda::pool_bins_backward(PoolReduce::max,
-                               {roi_output<T>(xa, host.view, grad_output, nhwc, spatial_scale)},
-                               x.ptr<T>(), xa, grad_input.ptr<T>(), op);
-      return;
-    }
-#endif
-    cpu::pool_bins_backward(PoolReduce::max, {roi_output<T>(xa, host.view, grad_output, nhwc,
-                                                            spatial_scale)},
-                            x.ptr<T>(), xa, grad_input.ptr<T>(), op);
+    using D = decltype(drivers);
+    const cpu::PooledOutput bins = roi_output<T>(xa, host.view, grad_output, nhwc, spatial_scale);
+    D::pool_bins_backward(PoolReduce::max, std::vector<cpu::PooledOutput>{bins}, x.ptr<T>(), xa,
+                          grad_input.ptr<T>(), op);
   });
 }
 
@@ -409,16 +381,10 @@ void max_unpool2d(const std::string& op, const TensorView& x, const TensorView& 
   check_shape(op, "out", y, max_unpool_shape(op, x, indices, nhwc, {ya.h, ya.w}));
   check_same_device(op, {{"input", &x}, {"indices", &indices}, {"out", &y}});
   const Act4 xa = act4_of(x, nhwc);
-  for_dtype(x.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      cuda::max_unpool_forward(x.ptr<T>(), indices.ptr<int64_t>(), xa, y.ptr<T>(), ya, op);
-      return;
-    }
-#endif
-    cpu::max_unpool_forward(x.ptr<T>(), indices.ptr<int64_t>(), xa, y.ptr<T>(), ya, op);
+    using D = decltype(drivers);
+    D::max_unpool_forward(x.ptr<T>(), indices.ptr<int64_t>(), xa, y.ptr<T>(), ya, op);
   });
 }
 
@@ -434,18 +400,11 @@ void max_unpool2d_backward(const std::string& op, const TensorView& grad_output,
                          {"indices", &indices},
                          {"out", &grad_input}});
   const Act4 ga = act4_of(grad_output, nhwc), xa = act4_of(x, nhwc);
-  for_dtype(grad_output.dtype, [&](auto t) {
+  with_bin_drivers(x, [&](auto t, auto drivers) {
     using T = decltype(t);
-#if CONVCORE_WITH_CUDA
-    if (on_cuda(x)) {
-      cuda::DeviceGuard guard(x.device_index);
-      cuda::max_unpool_backward(grad_output.ptr<T>(), ga, indices.ptr<int64_t>(),
-                                grad_input.ptr<T>(), xa, op);
-      return;
-    }
-#endif
-    cpu::max_unpool_backward(grad_output.ptr<T>(), ga, indices.ptr<int64_t>(),
-                             grad_input.ptr<T>(), xa, op);
+    using D = decltype(drivers);
+    D::max_unpool_backward(grad_output.ptr<T>(), ga, indices.ptr<int64_t>(), grad_input.ptr<T>(),
+                           xa, op);
   });
 }
 
