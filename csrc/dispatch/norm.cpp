@@ -4,10 +4,8 @@
 #include "core/error.h"
 #include "core/parallel.h"
 #include "cpu/norm.h"
-#if CONVCORE_WITH_CUDA
 #include "cuda/norm.h"
-#include "cuda/runtime.h"
-#endif
+#include "dispatch/device.h"
 
 namespace convcore {
 namespace {
@@ -55,14 +53,9 @@ void run_forward(const BatchNormParams& p, const NormShape& s, const TensorView&
   a.bias = data_of<T>(ops.bias);
   a.save_mean = data_of<T>(save_mean);
   a.save_invstd = data_of<T>(save_invstd);
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    cuda::batch_norm_forward(p, s, a, input.device_index);
-    return;
-  }
-#endif
-  cpu::batch_norm_forward(p, s, a, get_num_threads());
+  on_device_of(
+      input, input.dtype, [&](auto) { cuda::batch_norm_forward(p, s, a, input.device_index); },
+      [&](auto) { cpu::batch_norm_forward(p, s, a, get_num_threads()); });
 }
 
 template <class T>
@@ -82,14 +75,9 @@ void run_backward(const BatchNormParams& p, const NormShape& s, const TensorView
   a.dx = data_of<T>(grad_input);
   a.dweight = data_of<T>(grad_weight);
   a.dbias = data_of<T>(grad_bias);
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    cuda::batch_norm_backward(p, s, a, input.device_index);
-    return;
-  }
-#endif
-  cpu::batch_norm_backward(p, s, a, get_num_threads());
+  on_device_of(
+      input, input.dtype, [&](auto) { cuda::batch_norm_backward(p, s, a, input.device_index); },
+      [&](auto) { cpu::batch_norm_backward(p, s, a, get_num_threads()); });
 }
 
 }  // namespace
@@ -178,21 +166,16 @@ void local_response_norm(const LrnParams& p, const TensorView& input, const Tens
   const NormShape s = lrn_check(p, input);
   check_same_shape(p.op, "output", output, input);
   check_same_device(p.op, {{"input", &input}, {"output", &output}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    if (input.dtype == DType::f32)
-      cuda::lrn_forward<float>(p, s, input.ptr<float>(), output.ptr<float>(), input.device_index);
-    else
-      cuda::lrn_forward<double>(p, s, input.ptr<double>(), output.ptr<double>(),
-                                input.device_index);
-    return;
-  }
-#endif
-  if (input.dtype == DType::f32)
-    cpu::lrn_forward<float>(p, s, input.ptr<float>(), output.ptr<float>(), get_num_threads());
-  else
-    cpu::lrn_forward<double>(p, s, input.ptr<double>(), output.ptr<double>(), get_num_threads());
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::lrn_forward<T>(p, s, input.ptr<T>(), output.ptr<T>(), input.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::lrn_forward<T>(p, s, input.ptr<T>(), output.ptr<T>(), get_num_threads());
+      });
 }
 
 void local_response_norm_backward(const LrnParams& p, const TensorView& grad_output,
@@ -202,24 +185,18 @@ void local_response_norm_backward(const LrnParams& p, const TensorView& grad_out
   check_same_shape(p.op, "grad_input", grad_input, input);
   check_same_device(p.op,
                     {{"input", &input}, {"grad_output", &grad_output}, {"grad_input", &grad_input}});
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    if (input.dtype == DType::f32)
-      cuda::lrn_backward<float>(p, s, grad_output.ptr<float>(), input.ptr<float>(),
-                                grad_input.ptr<float>(), input.device_index);
-    else
-      cuda::lrn_backward<double>(p, s, grad_output.ptr<double>(), input.ptr<double>(),
-                                 grad_input.ptr<double>(), input.device_index);
-    return;
-  }
-#endif
-  if (input.dtype == DType::f32)
-    cpu::lrn_backward<float>(p, s, grad_output.ptr<float>(), input.ptr<float>(),
-                             grad_input.ptr<float>(), get_num_threads());
-  else
-    cpu::lrn_backward<double>(p, s, grad_output.ptr<double>(), input.ptr<double>(),
-                              grad_input.ptr<double>(), get_num_threads());
+  on_device_of(
+      input, input.dtype,
+      [&](auto t) {
+        using T = decltype(t);
+        cuda::lrn_backward<T>(p, s, grad_output.ptr<T>(), input.ptr<T>(), grad_input.ptr<T>(),
+                              input.device_index);
+      },
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::lrn_backward<T>(p, s, grad_output.ptr<T>(), input.ptr<T>(), grad_input.ptr<T>(),
+                             get_num_threads());
+      });
 }
 
 }  // namespace convcore
