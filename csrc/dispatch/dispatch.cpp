@@ -5,10 +5,8 @@
 #include "core/parallel.h"
 #include "cpu/conv.h"
 #include "dispatch/math_mode.h"
-#if CONVCORE_WITH_CUDA
 #include "cuda/conv.h"
-#include "cuda/runtime.h"
-#endif
+#include "dispatch/device.h"
 
 namespace convcore {
 namespace {
@@ -72,7 +70,6 @@ struct CpuDrivers {
   }
 };
 
-#if CONVCORE_WITH_CUDA
 struct CudaDrivers {
   static constexpr Device device = Device::cuda;
   template <class T>
@@ -108,7 +105,6 @@ struct CudaDrivers {
     cuda::add_per_channel<T>(t, nhwc, values);
   }
 };
-#endif
 
 template <class D, class T>
 void run_backward(const ConvProblem& prob, std::optional<Algo> algo,
@@ -156,20 +152,9 @@ void run_transpose_backward(const ConvProblem& prob, std::optional<Algo> algo,
 // Runs body(Drivers{}, T{}) for the call's device and dtype.
 template <class Body>
 void on_device(const TensorView& input, DType dtype, Body&& body) {
-#if CONVCORE_WITH_CUDA
-  if (on_cuda(input)) {
-    cuda::DeviceGuard guard(input.device_index);
-    if (dtype == DType::f32)
-      body(CudaDrivers{}, float{});
-    else
-      body(CudaDrivers{}, double{});
-    return;
-  }
-#endif
-  if (dtype == DType::f32)
-    body(CpuDrivers{}, float{});
-  else
-    body(CpuDrivers{}, double{});
+  on_device_of(
+      input, dtype, [&](auto zero) { body(CudaDrivers{}, zero); },
+      [&](auto zero) { body(CpuDrivers{}, zero); });
 }
 
 void check_operands(const ConvParams& p, const TensorView& input, const TensorView& weight,
