@@ -151,10 +151,10 @@ struct PlaneScratch {
   PlaneScratch(const PoolProblem& prob, const Split& sp, bool need_grad, bool need_outputs)
       : values(need_outputs ? static_cast<size_t>(prob.oh * prob.ow) : 0),
         sums(values.size()),
-        argmax(values.size()),
         work(need_grad ? static_cast<size_t>(2 * (prob.ow + 2 * (prob.p.kernel[1] - 1) *
                                                                   prob.p.dilation[1] + 64))
-                       : 0) {
+                       : 0),
+        argmax(values.size()) {
     plane = scratch_as<T>(Scratch::plane, sp.plane_size(prob.h));
     if (need_grad) grad = scratch_as<T>(Scratch::plane_grad, sp.plane_size(prob.h));
   }
