@@ -135,8 +135,11 @@ DeviceArray from_cuda_array_interface(const py::object& obj) {
   } else {
     a.strides = contiguous_strides(a.shape);
   }
-  a.device = a.numel() == 0 || !a.data ? 0 : cuda::device_of_pointer(a.data, "__cuda_array_interface__");
-  if (cai.contains("stream") && !cai["stream"].is_none())
+  const bool has_data = a.numel() != 0 && a.data;
+  a.device = has_data ? cuda::device_of_pointer(a.data, "__cuda_array_interface__") : 0;
+  // An empty array has nothing to wait for, and its device (0) is a guess: an
+  // event recorded on the producer's stream of another device would fail.
+  if (has_data && cai.contains("stream") && !cai["stream"].is_none())
     cuda::wait_for_stream(cai["stream"].cast<std::uintptr_t>(), a.device);
   a.owner = keep_alive(obj);
   return a;
