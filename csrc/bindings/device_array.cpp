@@ -135,6 +135,8 @@ DeviceArray from_cuda_array_interface(const py::object& obj) {
   } else {
     a.strides = contiguous_strides(a.shape);
   }
+  CC_CHECK_ARG(a.strides.size() == a.shape.size(), "__cuda_array_interface__: ",
+               a.strides.size(), " strides for a shape of ", a.shape.size(), " dimensions");
   const bool has_data = a.numel() != 0 && a.data;
   a.device = has_data ? cuda::device_of_pointer(a.data, "__cuda_array_interface__") : 0;
   // An empty array has nothing to wait for, and its device (0) is a guess: an
@@ -335,8 +337,11 @@ DeviceArray empty_device_array(DType dtype, const std::vector<int64_t>& shape, i
   a.device = device;
   a.shape = shape;
   a.strides = contiguous_strides(shape);
+  int64_t bytes = dtype_size(dtype);
   for (int64_t d : shape)
-    CC_CHECK_ARG(d >= 0, "cannot allocate an array of shape ", tuple_str(shape));
+    CC_CHECK_ARG(d >= 0 && !__builtin_mul_overflow(bytes, d, &bytes),
+                 "cannot allocate an array of shape ", tuple_str(shape), " and dtype ",
+                 dtype_name(dtype));
   a.owner = cuda::allocate(device, a.nbytes());
   a.data = a.owner.get();
   return a;
