@@ -61,7 +61,7 @@ MISMATCH = {"fp32": 1e-3, "tf32": 1e-2}
 
 
 def no_gpu(why: str) -> None:
-    print(f"gpu_compare_torch: {why}; this benchmark needs a CUDA GPU visible to both "
+    print(f"{Path(sys.argv[0]).name}: {why}; this benchmark needs a CUDA GPU visible to both "
           "convcore and PyTorch.", file=sys.stderr)
     sys.exit(2)
 

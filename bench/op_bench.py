@@ -153,12 +153,6 @@ def run(args: argparse.Namespace) -> None:
 COPY_FRACTION = 0.6  # issue 6: memory-bound kernels at >= 60% of copy bandwidth
 
 
-def no_gpu(why: str) -> None:
-    print(f"op_bench: --device cuda: {why}; the GPU benchmark needs a CUDA GPU visible to "
-          "both convcore and PyTorch.", file=sys.stderr)
-    sys.exit(2)
-
-
 class _TorchOnDevice:
     """torch, except that from_numpy gives a CUDA tensor (a copy of a NumPy
     array, or a zero-copy view of a convcore DeviceArray)."""
@@ -246,24 +240,6 @@ class CudaShim:
         self._cache.clear()
 
 
-def load_gpu_libraries() -> tuple:
-    """(torch, convcore), or exit 2 with a clear message when there is no GPU."""
-    try:
-        import torch
-    except ImportError:
-        no_gpu("PyTorch is not installed")
-    if not torch.cuda.is_available():
-        no_gpu("PyTorch sees no CUDA device (torch.cuda.is_available() is False)")
-    import convcore
-
-    cuda = getattr(convcore, "cuda", None)
-    if cuda is None or not cuda.built_with_cuda():
-        no_gpu("this convcore build has no CUDA backend (rebuild with CUDA enabled)")
-    if not cuda.is_available():
-        no_gpu("convcore sees no CUDA device (convcore.cuda.is_available() is False)")
-    return torch, convcore
-
-
 def gpu_copy_bandwidth(torch: Any, convcore: Any, sync: Callable[[], None], plan: Any) -> tuple:
     """GB/s (read + write) of a 1 GiB device-to-device copy: torch's
     Tensor.copy_ into a preallocated tensor, and convcore's DeviceArray.copy()
@@ -282,10 +258,11 @@ def gpu_copy_bandwidth(torch: Any, convcore: Any, sync: Callable[[], None], plan
 
 
 def run_cuda(args: argparse.Namespace) -> None:
-    torch, convcore = load_gpu_libraries()
-    import convcore.functional as ccF
+    from gpu_compare_torch import load_libraries
     from gpu_compare_torch import plan_for as gpu_plan_for
     from gpu_compare_torch import time_interleaved as gpu_time
+
+    torch, convcore, ccF = load_libraries()
 
     torch.backends.cudnn.allow_tf32 = args.tf32
     torch.backends.cuda.matmul.allow_tf32 = args.tf32
