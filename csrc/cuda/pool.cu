@@ -47,58 +47,42 @@ Dims dims_of(const PoolProblem& prob) {
   return d;
 }
 
-// Output element o (memory order) of the layout: its window position and
-// where its input plane lies (element (ih, iw) at base + (ih * W + iw) * step).
-struct OutPos {
-  int64_t base, step, oh, ow;
+// Element i (memory order) of an (N, C, rows, cols) array of the layout: its
+// (row, col), and where the same image and channel lie in the call's other
+// array, of other_rows x other_cols (element (r, s) at base + (r * other_cols + s) * step).
+struct PlanePos {
+  int64_t base, step, row, col;
 };
 
-__device__ OutPos out_pos(const Dims& d, int64_t o) {
-  OutPos q;
-  if (d.nhwc) {
-    const int64_t c = o % d.c;
-    int64_t r = o / d.c;
-    q.ow = r % d.ow;
-    r /= d.ow;
-    q.oh = r % d.oh;
-    const int64_t n = r / d.oh;
-    q.base = n * d.h * d.w * d.c + c;
-    q.step = d.c;
+__device__ PlanePos plane_pos(int64_t i, bool nhwc, int64_t c, int64_t rows, int64_t cols,
+                              int64_t other_rows, int64_t other_cols) {
+  PlanePos q;
+  if (nhwc) {
+    const int64_t ch = i % c;
+    int64_t r = i / c;
+    q.col = r % cols;
+    r /= cols;
+    q.row = r % rows;
+    q.base = (r / rows) * other_rows * other_cols * c + ch;
+    q.step = c;
   } else {
-    q.ow = o % d.ow;
-    const int64_t r = o / d.ow;
-    q.oh = r % d.oh;
-    q.base = (r / d.oh) * d.h * d.w;
+    q.col = i % cols;
+    const int64_t r = i / cols;
+    q.row = r % rows;
+    q.base = (r / rows) * other_rows * other_cols;
     q.step = 1;
   }
   return q;
 }
 
-// Input element i (memory order): its position, and where the output plane
-// lies (output (oh, ow) at base + (oh * OW + ow) * step).
-struct InPos {
-  int64_t base, step, ih, iw;
-};
+// Output element o: its window position (row, col) and its input plane.
+__device__ PlanePos out_pos(const Dims& d, int64_t o) {
+  return plane_pos(o, d.nhwc, d.c, d.oh, d.ow, d.h, d.w);
+}
 
-__device__ InPos in_pos(const Dims& d, int64_t i) {
-  InPos q;
-  if (d.nhwc) {
-    const int64_t c = i % d.c;
-    int64_t r = i / d.c;
-    q.iw = r % d.w;
-    r /= d.w;
-    q.ih = r % d.h;
-    const int64_t n = r / d.h;
-    q.base = n * d.oh * d.ow * d.c + c;
-    q.step = d.c;
-  } else {
-    q.iw = i % d.w;
-    const int64_t r = i / d.w;
-    q.ih = r % d.h;
-    q.base = (r / d.h) * d.oh * d.ow;
-    q.step = 1;
-  }
-  return q;
+// Input element i: its position (row, col) and its output plane.
+__device__ PlanePos in_pos(const Dims& d, int64_t i) {
+  return plane_pos(i, d.nhwc, d.c, d.h, d.w, d.oh, d.ow);
 }
 
 __device__ inline float power(float a, float b) { return powf(a, b); }
@@ -153,8 +137,8 @@ __device__ T out_scale(const Dims& d, int64_t oh, int64_t ow) {
 // The max of output q's window and its flat position in the plane (cpu exact_max,
 // including the position an empty dilated window reports).
 template <class T>
-__device__ void window_max(const Dims& d, const T* x, const OutPos& q, T* best, int64_t* at) {
-  const int64_t h0 = q.oh * d.sh - d.ph, w0 = q.ow * d.sw - d.pw;
+__device__ void window_max(const Dims& d, const T* x, const PlanePos& q, T* best, int64_t* at) {
+  const int64_t h0 = q.row * d.sh - d.ph, w0 = q.col * d.sw - d.pw;
   const TapRange rows = valid_taps(h0, d.h, d.kh, d.dh), cols = valid_taps(w0, d.w, d.kw, d.dw);
   MaxChain<T> m((h0 + rows.begin * d.dh) * d.w + w0 + cols.begin * d.dw);
   for (int64_t i = rows.begin; i < rows.end; ++i) {
@@ -170,8 +154,8 @@ __device__ void window_max(const Dims& d, const T* x, const OutPos& q, T* best, 
 
 // The sum of x ** p over output q's window, in row-major tap order.
 template <class T>
-__device__ T window_sum(const Dims& d, const T* x, const OutPos& q, T p) {
-  const int64_t h0 = q.oh * d.sh - d.ph, w0 = q.ow * d.sw - d.pw;
+__device__ T window_sum(const Dims& d, const T* x, const PlanePos& q, T p) {
+  const int64_t h0 = q.row * d.sh - d.ph, w0 = q.col * d.sw - d.pw;
   const TapRange rows = valid_taps(h0, d.h, d.kh, d.dh), cols = valid_taps(w0, d.w, d.kw, d.dw);
   T s = T(0);
   for (int64_t i = rows.begin; i < rows.end; ++i) {
@@ -186,7 +170,7 @@ template <class T>
 __global__ void pool_forward_kernel(Dims d, const T* x, T* y, int64_t* index, int64_t total) {
   const T p = static_cast<T>(d.norm_type);
   CC_GRID_STRIDE_LOOP(o, total) {
-    const OutPos q = out_pos(d, o);
+    const PlanePos q = out_pos(d, o);
     if (d.kind == kMax) {
       T best;
       int64_t at;
@@ -195,7 +179,7 @@ __global__ void pool_forward_kernel(Dims d, const T* x, T* y, int64_t* index, in
       if (index) index[o] = at;
       continue;
     }
-    const T v = out_scale<T>(d, q.oh, q.ow) * window_sum(d, x, q, d.kind == kLp ? p : T(1));
+    const T v = out_scale<T>(d, q.row, q.col) * window_sum(d, x, q, d.kind == kLp ? p : T(1));
     y[o] = d.kind == kLp ? root(v, p) : v;
   }
 }
@@ -216,7 +200,7 @@ __global__ void max_scatter_kernel(Dims d, const T* gy, const int64_t* index, T*
   const int64_t plane = d.h * d.w;
   CC_GRID_STRIDE_LOOP(o, total) {
     const int64_t at = index[o];
-    const OutPos q = out_pos(d, o);
+    const PlanePos q = out_pos(d, o);
     if (at >= 0 && at < plane)
       add_to(gx + q.base + at * q.step, gy[o]);
     else if (bad)
@@ -232,16 +216,16 @@ template <class T>
 __global__ void max_gather_kernel(Dims d, const T* gy, const int64_t* index, T* gx,
                                   int64_t total) {
   CC_GRID_STRIDE_LOOP(i, total) {
-    const InPos q = in_pos(d, i);
-    const int64_t flat = q.ih * d.w + q.iw;
+    const PlanePos q = in_pos(d, i);
+    const int64_t flat = q.row * d.w + q.col;
     T acc = T(0);
     // Tap a of window oh sits at oh * sh - ph + a * dh: a descending gives oh ascending.
     for (int64_t a = d.kh - 1; a >= 0; --a) {
-      const int64_t t = q.ih + d.ph - a * d.dh;
+      const int64_t t = q.row + d.ph - a * d.dh;
       if (t < 0 || t % d.sh != 0 || t / d.sh >= d.oh) continue;
       const int64_t oh = t / d.sh;
       for (int64_t b = d.kw - 1; b >= 0; --b) {
-        const int64_t u = q.iw + d.pw - b * d.dw;
+        const int64_t u = q.col + d.pw - b * d.dw;
         if (u < 0 || u % d.sw != 0 || u / d.sw >= d.ow) continue;
         const int64_t o = q.base + (oh * d.ow + u / d.sw) * q.step;
         if (index[o] == flat) acc += gy[o];
@@ -256,8 +240,8 @@ template <class T>
 __global__ void lp_coefficient_kernel(Dims d, const T* x, const T* gy, T* coef, int64_t total) {
   const T p = static_cast<T>(d.norm_type);
   CC_GRID_STRIDE_LOOP(o, total) {
-    const OutPos q = out_pos(d, o);
-    const T scale = out_scale<T>(d, q.oh, q.ow);
+    const PlanePos q = out_pos(d, o);
+    const T scale = out_scale<T>(d, q.row, q.col);
     coef[o] = lp_coefficient(gy[o], scale * window_sum(d, x, q, p), scale, p);
   }
 }
@@ -268,9 +252,9 @@ template <class T>
 __global__ void sum_gather_kernel(Dims d, const T* g, const T* x, T* gx, int64_t total) {
   const T p = static_cast<T>(d.norm_type);
   CC_GRID_STRIDE_LOOP(i, total) {
-    const InPos q = in_pos(d, i);
+    const PlanePos q = in_pos(d, i);
     // Windows oh with oh * sh - ph <= ih < oh * sh - ph + kh.
-    const int64_t top = q.ih + d.ph, left = q.iw + d.pw;
+    const int64_t top = q.row + d.ph, left = q.col + d.pw;
     const int64_t oh0 = top - d.kh + 1 <= 0 ? 0 : (top - d.kh + 1 + d.sh - 1) / d.sh;
     const int64_t oh1 = min(d.oh - 1, top / d.sh);
     const int64_t ow0 = left - d.kw + 1 <= 0 ? 0 : (left - d.kw + 1 + d.sw - 1) / d.sw;
