@@ -33,6 +33,20 @@ void check_like(const char* op, const TensorView& ref, const char* ref_name, con
   check_numel(op, ref, ref_name, t, name);
 }
 
+// The arrays of an elementwise backward pass (activations, softmax): alike in
+// dtype and size, all on one device; output (the forward's result) may be null.
+void check_elementwise_backward(const char* op, const TensorView& grad_output,
+                                const TensorView& x, const TensorView* output,
+                                const TensorView& grad_input) {
+  check_like(op, grad_output, "grad_output", x, "input");
+  if (output) check_like(op, grad_output, "grad_output", *output, "output");
+  check_like(op, grad_output, "grad_output", grad_input, "grad_input");
+  check_same_device(op, {{"grad_output", &grad_output},
+                         {"input", &x},
+                         {"output", output},
+                         {"grad_input", &grad_input}});
+}
+
 template <class T>
 const T* data_or_null(const TensorView* t) {
   return t ? t->ptr<T>() : nullptr;
@@ -91,13 +105,7 @@ void activation_forward(const char* op, Activation f, const TensorView& x, const
 void activation_backward(const char* op, Activation f, const TensorView& grad_output,
                          const TensorView& x, const TensorView* output,
                          const TensorView& grad_input, double param) {
-  check_like(op, grad_output, "grad_output", x, "input");
-  if (output) check_like(op, grad_output, "grad_output", *output, "output");
-  check_like(op, grad_output, "grad_output", grad_input, "grad_input");
-  check_same_device(op, {{"grad_output", &grad_output},
-                         {"input", &x},
-                         {"output", output},
-                         {"grad_input", &grad_input}});
+  check_elementwise_backward(op, grad_output, x, output, grad_input);
   on_device_of(
       x, x.dtype,
       [&](auto t) {
@@ -131,13 +139,7 @@ void softmax_forward(const char* op, bool log, const SoftmaxShape& s, const Tens
 void softmax_backward(const char* op, bool log, const SoftmaxShape& s,
                       const TensorView& grad_output, const TensorView& x, const TensorView* output,
                       const TensorView& grad_input) {
-  check_like(op, grad_output, "grad_output", x, "input");
-  if (output) check_like(op, grad_output, "grad_output", *output, "output");
-  check_like(op, grad_output, "grad_output", grad_input, "grad_input");
-  check_same_device(op, {{"grad_output", &grad_output},
-                         {"input", &x},
-                         {"output", output},
-                         {"grad_input", &grad_input}});
+  check_elementwise_backward(op, grad_output, x, output, grad_input);
   on_device_of(
       x, x.dtype,
       [&](auto t) {
